@@ -1,0 +1,42 @@
+# otpfob: `make demo` runs the emulated token, `make test` runs everything.
+# Each step installs what it needs under .venv/ and build/, and is skipped
+# when already done.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+QEMU_ELF := build/qemu/firmware.elf
+PYTEST_ARGS ?=
+
+.PHONY: all venv emulators test demo bench fuzz clean
+
+all: test
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@sh host/tools/ensure_venv.sh "$(PYTHON)" "$(VENV)"
+	@touch $@
+
+# The emulated Cortex-M0.  Without root a missing toolchain is reported in
+# one line and the tier is skipped by the tests (in CI it fails them).
+emulators: $(QEMU_ELF)
+
+$(QEMU_ELF):
+	@sh host/tools/build_qemu.sh || echo "emulated Cortex-M0 not available: see the line above"
+
+test: venv emulators
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: venv
+	$(PY) -m otpfob.emu.demo
+
+bench: venv emulators
+	$(PY) host/tools/bench.py
+
+fuzz: venv
+	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz -p no:randomly $(PYTEST_ARGS)
+
+clean:
+	rm -rf build $(VENV)

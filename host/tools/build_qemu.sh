@@ -1,0 +1,44 @@
+#!/bin/sh
+# Build MicroPython's qemu port (nRF51 "microbit" board, Cortex-M0, Thumb-1
+# native emitter on, like the RP2040 build) from Debian's source package.
+# Idempotent: each step is skipped when its output already exists.
+set -eu
+B=${BUILD:-build}/qemu
+mkdir -p "$B"
+B=$(cd "$B" && pwd)
+ELF="$B/firmware.elf"
+[ -f "$ELF" ] && { echo "qemu tier: reusing $ELF"; exit 0; }
+
+need_apt=""
+command -v qemu-system-arm >/dev/null || need_apt="$need_apt qemu-system-arm"
+command -v arm-none-eabi-gcc >/dev/null || need_apt="$need_apt gcc-arm-none-eabi libnewlib-arm-none-eabi"
+[ -e /usr/lib/arm-none-eabi/newlib/thumb/v6-m/nofp/libc.a ] || need_apt="$need_apt libnewlib-arm-none-eabi"
+if [ -n "$need_apt" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "qemu tier: cannot install$need_apt without root" >&2; exit 3
+    fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
+fi
+
+SRC=$(ls -d "$B"/micropython-*/ 2>/dev/null | head -1 || true)
+if [ -z "$SRC" ]; then
+    # Debian 13 carries ports/qemu in its source tarball; fetch it with a
+    # private apt state so the machine's own sources stay untouched.  The
+    # mirror comes from this machine's apt configuration.
+    D="$B/apt"
+    mkdir -p "$D/lists/partial"
+    MIRROR=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2=="bookworm"||$2=="trixie"{print $1; exit}')
+    [ -n "$MIRROR" ] || { echo "qemu tier: no Debian mirror configured for apt" >&2; exit 3; }
+    echo "deb-src $MIRROR trixie main" > "$D/src.list"
+    O="-o Dir::Etc::SourceList=$D/src.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$D/lists -o Debug::NoLocking=1"
+    apt-get $O update -qq
+    (cd "$D" && apt-get $O source --download-only micropython >/dev/null)
+    tar xf "$D"/micropython_*.orig.tar.xz -C "$B"
+    SRC=$(ls -d "$B"/micropython-*/ | head -1)
+fi
+J=$(nproc 2>/dev/null || echo 2)
+make -s -C "$SRC/ports/qemu" -j"$J" BOARD=MICROBIT FROZEN_MANIFEST= \
+    CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0 -DMICROPY_EMIT_INLINE_THUMB=1" >/dev/null
+for f in "$SRC/ports/qemu/build-MICROBIT/firmware.elf" "$SRC/ports/qemu/build/firmware.elf"; do [ -f "$f" ] && cp "$f" "$ELF" && break; done
+[ -f "$ELF" ] || { echo "qemu tier: build produced no firmware.elf" >&2; exit 1; }
+echo "qemu tier: built $ELF"

@@ -1,0 +1,85 @@
+"""Shared test setup: paths, the per-run case seed, tier gating and counts.
+
+Every run draws one seed (or takes OTPFOB_SEED) and prints it, so a failure
+can be replayed.  A tier whose interpreter or emulator is missing is skipped
+with a one-line reason on a developer's machine, and fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT / "firmware", ROOT / "host", ROOT / "tests"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+# pyotp reads naive datetimes as local time; pin the zone so a host's TZ can't
+# shift a reference code.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+if not os.environ.get("OTPFOB_SEED"):
+    # Set once in the controlling process; xdist workers inherit it.
+    os.environ["OTPFOB_SEED"] = str(random.SystemRandom().randrange(2**32))
+SEED = int(os.environ["OTPFOB_SEED"])
+
+_COUNTS: dict[str, int] = {}
+
+
+def unavailable(reason: str) -> None:
+    """Skip a tier that cannot run here; in CI that is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: every tier must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def record_cases(tier: str, n: int) -> None:
+    _COUNTS[tier] = _COUNTS.get(tier, 0) + n
+
+
+def pytest_report_header(config):
+    return f"otpfob: case seed {SEED} (replay with OTPFOB_SEED={SEED})"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fuzz: long fuzz runs (make fuzz runs them in full)")
+    config.addinivalue_line("markers", "qemu: needs the emulated Cortex-M0")
+    config._otpfob_counts = _COUNTS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    out = getattr(session.config, "workeroutput", None)
+    if out is not None:  # an xdist worker: hand the counts to the controller
+        out["otpfob_counts"] = json.dumps(_COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    raw = getattr(node, "workeroutput", {}).get("otpfob_counts")
+    if raw:
+        for k, v in json.loads(raw).items():
+            record_cases(k, v)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _COUNTS:
+        return
+    tr = terminalreporter
+    tr.section("otpfob: cases checked per tier")
+    for tier in sorted(_COUNTS):
+        tr.write_line(f"{tier}: {_COUNTS[tier]} cases (seed {SEED})")
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    return SEED

