@@ -7,7 +7,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QEMU_ELF := build/qemu/firmware.elf
-PYTEST_ARGS ?=
+# Two workers: the suite spends most of its time waiting on emulators.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: all venv emulators test demo bench fuzz clean
 
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml
 emulators: $(QEMU_ELF)
 
 $(QEMU_ELF):
-	@sh host/tools/build_qemu.sh || echo "emulated Cortex-M0 not available: see the line above"
+	@mkdir -p build; sh host/tools/build_qemu.sh 2>build/qemu-build.log || { tail -3 build/qemu-build.log; echo "emulated Cortex-M0 not available: see build/qemu-build.log"; }
 
 test: venv emulators
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -36,7 +37,7 @@ bench: venv emulators
 	$(PY) host/tools/bench.py
 
 fuzz: venv
-	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz -p no:randomly $(PYTEST_ARGS)
+	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
 clean:
 	rm -rf build $(VENV)

@@ -85,9 +85,9 @@ def test_unix_port_all_paths(upy, tmp_path):
 
 
 def test_unix_port_from_mpy(upy, tmp_path):
-    from otpfob.devtools.qemu import compile_mpy
+    from otpfob.devtools.qemu import compile_mpy, core_files
 
-    compile_mpy(ROOT / "firmware", "fob", tmp_path / "lib", march="x64")
+    compile_mpy(ROOT / "firmware", core_files(), tmp_path / "lib", march="x64")
     cases = generate(SEED + 1, 100) + bad_cases()
     (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
     assert not list((tmp_path / "lib").rglob("*.py"))
@@ -133,17 +133,19 @@ def _m0_check(board, label: str, cases) -> None:
 
 @pytest.mark.qemu
 def test_m0_from_source(m0):
+    from otpfob.devtools.qemu import core_files
+
     m0.clear_files()
-    m0.put_tree(ROOT / "firmware", "fob")
+    m0.put_files(ROOT / "firmware", core_files())
     m0.put("mpy_case_runner.py", (ROOT / "tests" / "mpy_case_runner.py").read_bytes())
     _m0_check(m0, "source", generate(SEED, M0_CASES) + bad_cases())
 
 
 @pytest.mark.qemu
 def test_m0_from_mpy(m0, tmp_path):
-    from otpfob.devtools.qemu import compile_mpy
+    from otpfob.devtools.qemu import compile_mpy, core_files
 
-    compile_mpy(ROOT / "firmware", "fob", tmp_path, march="armv6m")
+    compile_mpy(ROOT / "firmware", core_files(), tmp_path, march="armv6m")
     m0.clear_files()
     for f in sorted(tmp_path.rglob("*.mpy")):
         m0.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())

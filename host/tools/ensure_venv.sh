@@ -16,8 +16,14 @@ if [ ! -x "$VENV/bin/python" ]; then
         fi
     fi
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-"$VENV/bin/python" -m pip install -q -e ".[test]" 2>&1 | grep -v '^WARNING: Location' | grep -v BuildBackendWarning || true
-"$VENV/bin/python" -c "import otpfob, fob.otp, serial, pyotp, click, mpremote" \
-    || { echo "venv install failed" >&2; exit 1; }
+# pip's chatter goes to a log, shown only when the install fails.
+mkdir -p build
+LOG=build/pip-install.log
+if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+       "$VENV/bin/python" -m pip install -q -e ".[test]"; } >"$LOG" 2>&1 ||
+   ! "$VENV/bin/python" -c "import otpfob, fob.otp, serial, pyotp, click, mpremote" 2>>"$LOG"; then
+    tail -20 "$LOG" >&2
+    echo "venv install failed: see $LOG" >&2
+    exit 1
+fi
 echo "venv ready: $VENV"

