@@ -25,6 +25,7 @@ OP_WIPE = "wipe"
 OP_UNLOCK = "unlock"  # access control: challenge / response
 OP_ACCESS_SET = "access_set"
 OP_ACCESS_CLEAR = "access_clear"
+OP_LOCK = "lock"  # end the unlocked state (the host sends it when a command ends)
 
 # Error codes
 E_FRAME = "bad_frame"  # not JSON, not an object, not UTF-8
@@ -63,3 +64,15 @@ MAX_KEY = 128  # bytes
 MAX_LABEL = 32  # UTF-8 bytes
 MAX_ISSUER = 32
 MAX_ACCOUNTS = 100
+
+# Access control (docs/protocol.md, docs/security.md)
+ACCESS_KEY_LEN = 32  # bytes: PBKDF2-HMAC-SHA256 output, HMAC-SHA256 responses and proofs
+CHALLENGE_LEN = 16  # bytes of the token's unlock challenge
+MIN_SALT = 8  # bytes; the host tool uses 16
+MAX_SALT = 64
+MIN_HOST_CHALLENGE = 8  # bytes; the host tool uses 16
+MAX_HOST_CHALLENGE = 64
+MIN_ITERATIONS = 1000  # PBKDF2 rounds the token accepts (the host tool uses 200,000)
+MAX_ITERATIONS = 100_000_000
+IDLE_LOCK_MS = 60000  # an unlocked link locks again after this long without a request
+THROTTLE_MAX_S = 3600  # after f wrong answers the next is checked after min(2**(f-1), this) s

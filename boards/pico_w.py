@@ -1,0 +1,14 @@
+# Raspberry Pi Pico W: the Pico's pinout (GP23-25, 29 belong to the radio).
+NAME = "pico_w"
+I2C_ID = 0
+SDA = 4
+SCL = 5
+I2C_FREQ = 400_000
+BUTTON_PIN = 15
+BUTTON_PULL = "up"
+BUTTON_ACTIVE_LOW = True
+RTC = "ds3231"
+RTC_ADDR = 0x68
+DISPLAY_W = 128
+DISPLAY_H = 64
+DISPLAY_ADDR = 0x3C

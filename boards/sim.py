@@ -1,0 +1,23 @@
+# The emulated token (MicroPython Unix port): fob/hw.py takes the bus and
+# the button pin from the emulator's simlink module instead of machine.
+NAME = "sim"
+BUS = "sim"
+I2C_ID = 0
+SDA = 0
+SCL = 1
+I2C_FREQ = 400_000
+BUTTON_PIN = 0
+BUTTON_PULL = "up"
+BUTTON_ACTIVE_LOW = True
+RTC = "ds3231"
+RTC_ADDR = 0x68
+DISPLAY_W = 128
+DISPLAY_H = 64
+DISPLAY_ADDR = 0x3C
+# The emulated DS3231 can be frozen and advanced by hand while the ticks run
+# on: only a move of more than 10 minutes against the ticks counts as a jump
+# (a real board's default is fob.clock.JUMP_TOLERANCE_MS).
+CLOCK_JUMP_MS = 600_000
+# Optional names any board file may set (fob/app.py and fob/hw.py read them
+# with defaults): BLANK_MS (30000), LONG_PRESS_MS (800), DEBOUNCE_MS (30),
+# TOUCH_MS (15000), CLOCK_JUMP_MS (5000), I2C_ID = None for SoftI2C.

@@ -1,0 +1,119 @@
+# SSD1306 OLED controller over I2C (128x64 and 128x32 panels).
+#
+# Follows the SSD1306 datasheet (Solomon Systech, rev 1.1): section 8.1.5.2
+# for the I2C control byte, section 10 for the commands, and the application
+# note's power-up sequence (charge pump on, then display on).
+# The driver is a framebuf.FrameBuffer: draw into it, then call show() once
+# per frame, so the panel never shows a half-drawn screen.
+
+import framebuf
+try:
+    from micropython import const
+except ImportError:  # CPython, for the tests
+    def const(x):
+        return x
+
+# Control byte (datasheet 8.1.5.2): Co (bit 7) = 1 means "one byte follows,
+# then another control byte"; D/C# (bit 6) selects command or GDDRAM data.
+_CTRL_CMD = const(0x80)
+_CTRL_DATA = const(0x40)
+
+# Commands (datasheet section 9, table 9-1)
+_SET_CONTRAST = const(0x81)
+_SET_ENTIRE_ON = const(0xA4)  # 0xA4: follow RAM, 0xA5: all pixels on
+_SET_NORM_INV = const(0xA6)  # 0xA6 normal, 0xA7 inverted
+_SET_DISP = const(0xAE)  # 0xAE off (sleep), 0xAF on
+_SET_MEM_ADDR = const(0x20)  # addressing mode: 0 horizontal, 1 vertical, 2 page
+_SET_COL_ADDR = const(0x21)  # start, end column (horizontal/vertical mode)
+_SET_PAGE_ADDR = const(0x22)  # start, end page
+_SET_DISP_START_LINE = const(0x40)
+_SET_SEG_REMAP = const(0xA0)  # | 1: column 127 maps to SEG0
+_SET_MUX_RATIO = const(0xA8)
+_SET_COM_OUT_DIR = const(0xC0)  # | 8: scan from COM[N-1] to COM0
+_SET_DISP_OFFSET = const(0xD3)
+_SET_COM_PIN_CFG = const(0xDA)
+_SET_DISP_CLK_DIV = const(0xD5)
+_SET_PRECHARGE = const(0xD9)
+_SET_VCOM_DESEL = const(0xDB)
+_SET_CHARGE_PUMP = const(0x8D)
+_DEACTIVATE_SCROLL = const(0x2E)
+
+
+def init_commands(width, height, external_vcc=False):
+    """The power-up command bytes, in order (also used by the tests)."""
+    return (
+        _SET_DISP,  # off while configuring
+        _SET_MEM_ADDR, 0x00,  # horizontal addressing: one burst fills the RAM
+        _SET_DISP_START_LINE | 0x00,
+        _SET_SEG_REMAP | 0x01,
+        _SET_MUX_RATIO, height - 1,
+        _SET_COM_OUT_DIR | 0x08,
+        _SET_DISP_OFFSET, 0x00,
+        # Sequential COM pins for 32-row panels, alternative for 64-row ones
+        # (datasheet 10.1.18, figure 10-3/10-5 wiring of common modules).
+        _SET_COM_PIN_CFG, 0x02 if height == 32 else 0x12,
+        _SET_DISP_CLK_DIV, 0x80,  # reset value: divide 1, mid oscillator
+        _SET_PRECHARGE, 0x22 if external_vcc else 0xF1,
+        _SET_VCOM_DESEL, 0x30,  # 0.83 x Vcc
+        _SET_CONTRAST, 0xFF,
+        _SET_ENTIRE_ON,
+        _SET_NORM_INV,
+        # Charge pump (application note SSD1306 2.1): 0x14 on, 0x10 off.
+        _SET_CHARGE_PUMP, 0x10 if external_vcc else 0x14,
+        _DEACTIVATE_SCROLL,
+        _SET_DISP | 0x01,  # on
+    )
+
+
+class SSD1306_I2C(framebuf.FrameBuffer):
+    def __init__(self, width, height, i2c, addr=0x3C, external_vcc=False):
+        if height not in (32, 64) or width != 128:
+            raise ValueError("supported panels: 128x64, 128x32")
+        self.width = width
+        self.height = height
+        self.pages = height // 8
+        self.i2c = i2c
+        self.addr = addr
+        self.external_vcc = external_vcc
+        # Allocated once: the frame buffer, one command transfer, the data
+        # control byte and a view of the buffer for writevto().
+        self.buffer = bytearray(self.pages * width)
+        self._cmd = bytearray(2)
+        self._cmd[0] = _CTRL_CMD
+        self._data_vec = (bytes((_CTRL_DATA,)), memoryview(self.buffer))
+        super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
+        self.init_display()
+
+    def write_cmd(self, cmd):
+        self._cmd[1] = cmd
+        self.i2c.writeto(self.addr, self._cmd)
+
+    def init_display(self):
+        for cmd in init_commands(self.width, self.height, self.external_vcc):
+            self.write_cmd(cmd)
+        self.fill(0)
+        self.show()
+
+    def poweroff(self):
+        self.write_cmd(_SET_DISP)
+
+    def poweron(self):
+        self.write_cmd(_SET_DISP | 0x01)
+
+    def contrast(self, value):
+        self.write_cmd(_SET_CONTRAST)
+        self.write_cmd(value & 0xFF)
+
+    def invert(self, on):
+        self.write_cmd(_SET_NORM_INV | (1 if on else 0))
+
+    def show(self):
+        # Set the window every time: a glitch on the bus or a reset panel
+        # would otherwise leave the RAM pointer somewhere else.
+        self.write_cmd(_SET_COL_ADDR)
+        self.write_cmd(0)
+        self.write_cmd(self.width - 1)
+        self.write_cmd(_SET_PAGE_ADDR)
+        self.write_cmd(0)
+        self.write_cmd(self.pages - 1)
+        self.i2c.writevto(self.addr, self._data_vec)

