@@ -83,3 +83,18 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def seed() -> int:
     return SEED
+
+
+# -- the secret scan (tests/test_rel_secrets.py; otpfob.emu.leakscan) --------
+@pytest.fixture(scope="session", autouse=True)
+def _secret_scan():
+    """At the end of the run, scan every byte every emulated token sent for
+    every secret provisioned, and fail the session on any hit."""
+    yield
+    from otpfob.emu import leakscan
+
+    scanned, checked, leaks = leakscan.scan()
+    record_cases("secret-scan-bytes", scanned)
+    record_cases("secret-scan-secrets", checked)
+    if leaks:
+        pytest.fail("secret leak: " + "; ".join(leaks[:5]), pytrace=False)

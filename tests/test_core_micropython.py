@@ -21,6 +21,9 @@ from core_cases import bad_cases, generate, line
 
 UNIX_CASES = 400
 M0_CASES = 240
+# The pure-Python fallback costs 4-30 million M0 instructions a code (the
+# fast path about 0.1 million), so on the M0 it checks a generated subset.
+M0_PY_CASES = 80
 
 
 def micropython_bin() -> str | None:
@@ -98,8 +101,9 @@ def test_unix_port_from_mpy(upy, tmp_path):
 
 # --- Emulated Cortex-M0 --------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def m0():
+    # A fresh board per test: one run's leftovers fragment the 138 KB heap.
     from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
 
     if not find_qemu() or not DEFAULT_ELF.exists():
@@ -127,7 +131,8 @@ def _m0_check(board, label: str, cases) -> None:
     paths = _paths_of(board.exec)
     assert {"c", "py"} <= set(paths)
     for p in paths:
-        n = _compare(cases, _m0_run_cases(board, cases, p), f"{label}/{p}")
+        subset = cases[:M0_PY_CASES] + [c for c in cases if c["kind"][0] == "E"] if p == "py" else cases
+        n = _compare(subset, _m0_run_cases(board, subset, p), f"{label}/{p}")
         record_cases(f"cortex-m0-{label}/{p}", n)
 
 

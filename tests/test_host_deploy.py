@@ -50,8 +50,9 @@ def test_build_for_board(tmp_path, board, arch):
 def test_mpremote_plan(tmp_path):
     out = deploy.build("pico", out_dir=tmp_path / "pico")
     args = deploy.mpremote_args(out, "/dev/ttyACM0")
-    assert args[:3] == ["connect", "/dev/ttyACM0", "exec"]
-    assert "'/fob'" in args[3] and "accounts" not in args[3]  # the account store is kept
+    # resume: no soft reset, which would wipe the emulated M0's RAM filesystem
+    assert args[:4] == ["connect", "/dev/ttyACM0", "resume", "exec"]
+    assert "'/fob'" in args[4] and "accounts" not in args[4]  # the account store is kept
     cps = [args[i + 4] for i in range(len(args)) if args[i : i + 3] == ["+", "fs", "cp"]]
     assert cps == [f":{dev}" for _, dev in out.files]
     mkdirs = [args[i + 3] for i in range(len(args)) if args[i : i + 3] == ["+", "fs", "mkdir"]]

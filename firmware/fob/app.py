@@ -12,9 +12,10 @@
 import sys
 
 from fob import proto
-from fob.clock import JUMP_TOLERANCE_MS, Clock
+from fob.clock import JUMP_FILE, JUMP_TOLERANCE_MS, Clock
 from fob.drivers.button import LONG, SHORT
 from fob.server import PENDING, Server
+from fob.storage import FILE as STORE_FILE
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_diff, ticks_ms
 
@@ -98,7 +99,10 @@ class App:
         self.board = board
         self.hw = hw
         self.store = store if store is not None else Store()
-        self.clock = Clock(hw.rtc, tolerance_ms=getattr(board, "CLOCK_JUMP_MS", JUMP_TOLERANCE_MS))
+        # A clock jump is kept on flash beside the store (fob/clock.py).
+        folder = self.store.path[:len(self.store.path) - len(STORE_FILE)]
+        self.clock = Clock(hw.rtc, tolerance_ms=getattr(board, "CLOCK_JUMP_MS", JUMP_TOLERANCE_MS),
+                           path=folder + JUMP_FILE)
         self.ui = UI(hw.display)
         self.server = Server(self.store, self.clock, board=hw.name, touch=self._touch_begin,
                              button_held=self._button_held)
@@ -139,9 +143,9 @@ class App:
         self._force = True
         self._touch = None  # [start ticks, armed] while a code awaits a press
         self._swallow = self.maintenance  # the boot hold is not a navigation press
-        self._note_until = ticks_ms() if self.maintenance else None
+        self._note_at = ticks_ms() if self.maintenance else None
         self.server.maintenance = self.maintenance
-        self._repl_off = False
+        self._repl_off = None  # unknown: main.py may have turned Ctrl-C off already
         self.guard_repl()
         self.read_clock(now)
 
@@ -327,13 +331,13 @@ class App:
         return _S_UNSET
 
     def draw(self):
-        if self._note_until is not None:
-            if ticks_diff(ticks_ms(), self._note_until) < MAINTENANCE_MS:
+        if self._note_at is not None:
+            if ticks_diff(ticks_ms(), self._note_at) < MAINTENANCE_MS:
                 if self._drawn != "note":
                     self._drawn = "note"
                     self.ui.message(MSG_MAINTENANCE)
                 return
-            self._note_until = None
+            self._note_at = None
             self._force = True
         screen = self._screen()
         t = self._time if screen == _S_CODE else None

@@ -16,6 +16,11 @@ except ImportError:  # a port built without it
 
 from fob import sha
 
+try:
+    from struct import pack_into as _pack_into
+except ImportError:
+    _pack_into = None
+
 ALGORITHMS = ("sha1", "sha256", "sha512")
 _BLOCK = {"sha1": 64, "sha256": 64, "sha512": 128}
 
@@ -173,23 +178,42 @@ class OtpKey:
         self._trunc = _truncate_fast if (path == "fast" and _truncate_fast) else _truncate
 
     def hotp(self, counter, digits=6):
-        _check_int(counter, "counter", 0)
-        _check_int(digits, "digits", 6, 10)
-        buf = self._counter
-        for i in range(7, -1, -1):
-            buf[i] = counter & 0xFF
-            counter >>= 8
-        return self._trunc(self._engine.mac(buf), digits)
+        # The common case is checked with cheap tests; _check_int only runs to
+        # word the error.  This is the hot path the token runs per code.
+        if (type(counter) is not int or counter < 0 or counter >> 64
+                or type(digits) is not int or not 6 <= digits <= 10):
+            _check_counter(counter)
+            _check_int(digits, "digits", 6, 10)
+        return self._code(counter, digits)
 
     def totp(self, unix_time, digits=6, period=30):
-        _check_int(unix_time, "unix_time", 0)
-        _check_int(period, "period", 1, 3600)
-        return self.hotp(unix_time // period, digits)
+        if (type(unix_time) is not int or unix_time < 0 or type(period) is not int
+                or not 1 <= period <= 3600 or type(digits) is not int or not 6 <= digits <= 10):
+            _check_int(unix_time, "unix_time", 0)
+            _check_int(period, "period", 1, 3600)
+            _check_int(digits, "digits", 6, 10)
+        return self._code(unix_time // period, digits)
+
+    def _code(self, counter, digits):
+        buf = self._counter
+        if _pack_into is not None and counter >> 63 == 0:
+            _pack_into(">Q", buf, 0, counter)
+        else:
+            for i in range(7, -1, -1):
+                buf[i] = counter & 0xFF
+                counter >>= 8
+        return self._trunc(self._engine.mac(buf), digits)
+
+
+def _check_counter(counter):
+    _check_int(counter, "counter", 0)
+    if counter >> 64:
+        raise ValueError("counter must be below 2**64 (RFC 4226 uses 8 bytes)")
 
 
 def hotp(key, counter, digits=6, algorithm="sha1"):
     """RFC 4226 HOTP value of `counter` as a zero-padded string."""
-    _check_int(counter, "counter", 0)
+    _check_counter(counter)
     _check_int(digits, "digits", 6, 10)
     return OtpKey(key, algorithm).hotp(counter, digits)
 

@@ -16,7 +16,7 @@
 
 import json
 
-from fob import VERSION, otp, proto
+from fob import VERSION, frame, otp, proto
 from fob.access import Access, delay_ms, equal, hmac_sha256
 from fob.storage import FILE as _STORE_FILE
 from fob.storage import StoreError
@@ -263,6 +263,10 @@ class Server:
             if len(line) > proto.MAX_LINE:
                 return self.too_long()
             try:
+                # Strict JSON in strict UTF-8 first: the port's json is lenient
+                # (see fob/frame.py), and line noise must never run an op.
+                if not frame.valid(line):
+                    raise ValueError
                 text = str(line, "utf-8").strip()
                 req = json.loads(text)
             except Exception:  # ValueError, UnicodeError, and ports' variants

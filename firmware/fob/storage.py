@@ -23,6 +23,11 @@
 import os
 import struct
 
+try:
+    import gc
+except ImportError:
+    gc = None
+
 from fob import proto
 
 try:
@@ -42,12 +47,17 @@ _ACC = "<BBBHII"  # flags, alg, digits, period, counter hi, counter lo
 _ACC_LEN = 13
 F_HOTP = 1
 F_TOUCH = 2
+# The largest account record (kind + length + body), and the buffer that
+# holds a full store of them plus room for the access record.
+_MAX_RECORD = 3 + _ACC_LEN + 3 + proto.MAX_LABEL + proto.MAX_ISSUER + proto.MAX_KEY
+CAPACITY = _HDR_LEN + 4 + proto.MAX_ACCOUNTS * _MAX_RECORD + 256
 
 
-def _crc(data):
+def _crc(data, crc=0):
+    """CRC-32 (IEEE 802.3); pass the previous value to continue a running one."""
     if crc32 is not None:
-        return crc32(data) & 0xFFFFFFFF
-    c = 0xFFFFFFFF  # the same CRC-32 (IEEE 802.3), bit by bit
+        return crc32(data, crc) & 0xFFFFFFFF
+    c = crc ^ 0xFFFFFFFF  # the same CRC, bit by bit
     for b in data:
         c ^= b
         for _ in range(8):
@@ -137,12 +147,32 @@ def _check_account(data, p, n):
         raise ValueError("record")
 
 
+_reserved = None
+
+
+def reserve():
+    """Take the store's buffer now; main.py calls this before other imports."""
+    global _reserved
+    if _reserved is None:
+        _reserved = bytearray(CAPACITY)
+
+
 class Store:
     def __init__(self, directory=""):
         # Relative paths: the board's root, or the emulator's flash folder.
         self.path = directory + FILE if directory else FILE
         self.new_path = directory + NEW if directory else NEW
-        self._data = b""
+        # One buffer for the whole store, sized for MAX_ACCOUNTS records of
+        # the largest kind and taken at boot while the heap is still whole:
+        # a fragmented microcontroller heap may have 70 KB free and no 5 KB
+        # block, so the store never asks for a large block later.
+        global _reserved
+        if _reserved is not None:
+            self._buf, _reserved = _reserved, None
+        else:
+            self._buf = bytearray(CAPACITY)
+        self._chunk = bytearray(256)
+        self._data = memoryview(self._buf)[:0]
         self._offs = []  # offsets of every record
         self._acc = []  # indexes into _offs of account records, in order
         self.state = proto.STORE_OK
@@ -150,15 +180,34 @@ class Store:
         self.load()
 
     # ---- loading and saving -------------------------------------------
-    def _read(self, path):
+    def _fill(self, path):
+        """Read a store file into the buffer and parse it (OSError/ValueError)."""
+        n = os.stat(path)[6]
+        if n > len(self._buf):
+            # Only a file with records from a later firmware gets here.
+            self._data = memoryview(self._buf)[:0]
+            self._buf = None
+            if gc is not None:
+                gc.collect()
+            self._buf = bytearray(n)
+        mv = memoryview(self._buf)[:n]
         with open(path, "rb") as f:
-            return f.read()
+            got = f.readinto(mv)
+        if got != n:
+            raise OSError(5)
+        self._set(mv)
+
+    def _clear(self, state):
+        self._data = memoryview(self._buf)[:0]
+        self._offs = []
+        self._acc = []
+        self.state = state
 
     def load(self):
+        self.generation += 1
         if _exists(self.new_path):
             try:
-                data = self._read(self.new_path)
-                parse(data)
+                self._fill(self.new_path)
             except (OSError, ValueError):
                 # Cut while writing the new file: the old file still holds.
                 _remove(self.new_path)
@@ -168,26 +217,23 @@ class Store:
                     self._replace()
                 except OSError:
                     pass
-        try:
-            data = self._read(self.path)
-        except OSError:
-            data = None
-        self.generation += 1
-        if data is None:
-            self._set(self._empty())
-            self.state = proto.STORE_OK
+        if not _exists(self.path):
+            self._empty()
             return
         try:
-            self._set(data)
+            self._fill(self.path)
             self.state = proto.STORE_OK
-        except ValueError:
-            self._data = b""
-            self._offs = []
-            self._acc = []
-            self.state = proto.STORE_DAMAGED
+        except (OSError, ValueError):
+            # Present but unreadable or failing its checks: never guess.
+            self._clear(proto.STORE_DAMAGED)
 
     def _empty(self):
-        return self._build([])
+        hdr = struct.pack(_HDR, MAGIC, FORMAT, 0, 0)
+        n = len(hdr)
+        self._buf[:n] = hdr
+        self._buf[n:n + 4] = struct.pack("<I", _crc(hdr))
+        self._set(memoryview(self._buf)[:n + 4])
+        self.state = proto.STORE_OK
 
     def _set(self, data):
         offs = parse(data)
@@ -195,14 +241,29 @@ class Store:
         self._offs = offs
         self._acc = [i for i in range(len(offs)) if data[offs[i]] == KIND_ACCOUNT]
 
-    def _build(self, records):
-        # records: list of (kind, body bytes)
-        parts = [struct.pack(_HDR, MAGIC, FORMAT, 0, len(records))]
-        for kind, body in records:
-            parts.append(struct.pack("<BH", kind, len(body)))
-            parts.append(body)
-        data = b"".join(parts)
-        return data + struct.pack("<I", _crc(data))
+    def _verify(self, path, size, crc):
+        # Read the written file back in small pieces: its CRC must be the one
+        # computed while writing, and its trailer must hold it.
+        if os.stat(path)[6] != size:
+            raise ValueError("size")
+        body = size - 4
+        c = 0
+        pos = 0
+        chunk = self._chunk
+        tail = bytearray(4)
+        with open(path, "rb") as f:
+            while pos < size:
+                got = f.readinto(chunk)
+                if not got:
+                    raise ValueError("short")
+                mv = memoryview(chunk)[:got]
+                if pos < body:
+                    c = _crc(mv[:min(got, body - pos)], c)
+                for k in range(max(body - pos, 0), got):
+                    tail[pos + k - body] = chunk[k]
+                pos += got
+        if c != crc or struct.unpack("<I", tail)[0] != crc:
+            raise ValueError("checksum")
 
     def _replace(self):
         try:
@@ -214,20 +275,45 @@ class Store:
             os.rename(self.new_path, self.path)
 
     def _commit(self, records):
-        data = self._build(records)
-        parse(data)  # never write something we could not read back
-        with open(self.new_path, "wb") as f:
-            f.write(data)
+        # Stream the records (views into the buffer, or new bodies) to
+        # accounts.new with a running CRC, check what landed on flash, and
+        # only then rename it over accounts.dat and read it into the buffer.
+        for kind, body in records:
+            if kind == KIND_ACCOUNT:
+                _check_account(body, 0, len(body))  # never write what we'd refuse to read
+        size = _HDR_LEN + 4
+        try:
+            with open(self.new_path, "wb") as f:
+                hdr = struct.pack(_HDR, MAGIC, FORMAT, 0, len(records))
+                f.write(hdr)
+                c = _crc(hdr)
+                for kind, body in records:
+                    head = struct.pack("<BH", kind, len(body))
+                    f.write(head)
+                    f.write(body)
+                    c = _crc(body, _crc(head, c))
+                    size += 3 + len(body)
+                f.write(struct.pack("<I", c))
+            self._verify(self.new_path, size, c)
+        except OSError:
+            _remove(self.new_path)  # e.g. flash full: the old file stands
+            raise
+        except ValueError:
+            _remove(self.new_path)  # read back wrong: never adopt it
+            raise StoreError(proto.E_INTERNAL)
         self._replace()
-        self._set(data)
+        try:
+            self._fill(self.path)
+        except (OSError, ValueError):
+            self._clear(proto.STORE_DAMAGED)
         self.generation += 1
 
     def _records(self):
-        d = self._data
+        mv = memoryview(self._data)
         out = []
         for p in self._offs:
-            n = d[p + 1] | (d[p + 2] << 8)
-            out.append((d[p], d[p + 3:p + 3 + n]))
+            n = mv[p + 1] | (mv[p + 2] << 8)
+            out.append((mv[p], mv[p + 3:p + 3 + n]))
         return out
 
     def _writable(self):
@@ -255,11 +341,11 @@ class Store:
 
     def label(self, i):
         ls, le, _, _, _, _ = self._strings(i)
-        return str(self._data[ls:le], "utf-8")
+        return str(bytes(self._data[ls:le]), "utf-8")
 
     def issuer(self, i):
         _, _, is_, ie, _, _ = self._strings(i)
-        return str(self._data[is_:ie], "utf-8")
+        return str(bytes(self._data[is_:ie]), "utf-8")
 
     def params(self, i):
         """(algorithm, digits, period, hotp, counter, touch) of account i."""
@@ -269,14 +355,14 @@ class Store:
 
     def key(self, i):
         _, _, _, _, ks, ke = self._strings(i)
-        return self._data[ks:ke]
+        return bytes(self._data[ks:ke])
 
     def find(self, label):
         lb = label.encode() if isinstance(label, str) else label
         d = self._data
         for i in range(len(self._acc)):
             ls, le, _, _, _, _ = self._strings(i)
-            if le - ls == len(lb) and d[ls:le] == lb:
+            if le - ls == len(lb) and bytes(d[ls:le]) == lb:
                 return i
         return -1
 
@@ -285,7 +371,7 @@ class Store:
         for p in self._offs:
             if self._data[p] == KIND_ACCESS:
                 n = self._data[p + 1] | (self._data[p + 2] << 8)
-                return self._data[p + 3:p + 3 + n]
+                return bytes(self._data[p + 3:p + 3 + n])
         return None
 
     # ---- changing ---------------------------------------------------------

@@ -21,7 +21,7 @@ import os
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from fob import proto
 
@@ -78,22 +78,28 @@ def _wait_sentence(ms: int) -> str:
 
 def state(session: Session) -> AccessState:
     """Is a password set, and is this link unlocked? (info is never gated.)"""
-    extra = session.info().extra
-    password_set = bool(extra.get("access", False))
+    info = session.info()
+    # The fields may be Info attributes or left in Info.extra (older session.py).
+    raw = dict(info.extra)
+    for name in ("access", "unlocked", "maintenance"):
+        if hasattr(info, name):
+            raw[name] = getattr(info, name)
+    password_set = bool(raw.get("access", False))
     return AccessState(
         password_set=password_set,
-        unlocked=bool(extra.get("unlocked", not password_set)),
-        maintenance=bool(extra.get("maintenance", False)),
+        unlocked=bool(raw.get("unlocked", not password_set)),
+        maintenance=bool(raw.get("maintenance", False)),
     )
 
 
-def unlock(session: Session, password: str, *, wait: bool = False) -> None:
+def unlock(session: Session, password: str, *, wait: float = 0, on_wait: Callable[[float], None] | None = None) -> None:
     """Unlock the token's gated operations for this link.
 
     Step 1 fetches the token's one-time challenge (with the salt and the
     iteration count); step 2 answers it with HMAC(key, challenge) and sends
-    a challenge of our own, whose answer the token must prove. With
-    ``wait=True`` a throttled token is waited for instead of refused.
+    a challenge of our own, whose answer the token must prove. A token
+    that throttles for at most ``wait`` seconds is waited for (after
+    ``on_wait(seconds)``) instead of refused.
     Raises TokenError: E_AUTH (wrong password), E_THROTTLED (with
     ``extra["retry_ms"]``), or E_AUTH when the token fails its proof.
     """
@@ -106,8 +112,10 @@ def unlock(session: Session, password: str, *, wait: bool = False) -> None:
     key = derive_key(password, salt, iterations)  # the slow part, done while the token's delay runs
     retry = r.get("retry_ms", 0)
     if isinstance(retry, int) and retry > 0:
-        if not wait:
+        if retry > wait * 1000:
             raise TokenError(proto.E_THROTTLED, _wait_sentence(retry), retry_ms=retry)
+        if on_wait is not None:
+            on_wait(retry / 1000)
         time.sleep(retry / 1000)
     host_challenge = os.urandom(HOST_CHALLENGE_LEN)
     try:

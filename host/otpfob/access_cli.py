@@ -22,6 +22,7 @@ from .session import Session
 
 PASSWORD_ENV = "OTPFOB_PASSWORD"
 FACTORY_WAIT = 10.0  # seconds `wipe --factory` waits for the button to be held
+THROTTLE_WAIT = 10.0  # a token slowing down wrong passwords is waited for up to this long
 
 password_option = click.option(
     "--password", envvar=PASSWORD_ENV, metavar="PASSWORD", default=None,
@@ -58,7 +59,8 @@ def ensure_unlocked(session: Session, password: str | None = None) -> bool:
     st = access.state(session)
     if st.unlocked:
         return False
-    access.unlock(session, password if password is not None else prompt_password())
+    access.unlock(session, password if password is not None else prompt_password(), wait=THROTTLE_WAIT,
+                  on_wait=lambda s: click.echo(f"Waiting {s:.0f} s: the token slows down wrong passwords.", err=True))
     return True
 
 

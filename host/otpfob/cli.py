@@ -19,6 +19,7 @@ import click
 from fob import proto
 
 from . import discover
+from .access_cli import access_group, ensure_unlocked, factory_wipe, password_option, relock
 from .codes import Check, check_code
 from .errors import CliError, InputError, OtpfobError, TokenError
 from .session import AccountInfo, Session
@@ -31,18 +32,27 @@ MAX_JUMP = 300  # seconds `time --set` may move a trusted clock without --force
 class _State:
     """Per-invocation state: the port option and a lazily opened session."""
 
-    def __init__(self, port: str | None) -> None:
+    def __init__(self, port: str | None, password: str | None = None) -> None:
         self.port = port
+        self.password = password  # --password / $OTPFOB_PASSWORD; None: prompt when locked
         self._session: Session | None = None
+        self._access_checked = False
+        self._relock = False
 
-    def session(self) -> Session:
+    def session(self, *, unlock: bool = True) -> Session:
+        """The session; unless unlock=False, unlocked first if the token has a password."""
         if self._session is None:
             port = self.port or discover.find_port()
             self._session = Session(SerialTransport(port))
+        if unlock and not self._access_checked:
+            self._access_checked = True
+            self._relock = ensure_unlocked(self._session, self.password)
         return self._session
 
     def close(self) -> None:
         if self._session is not None:
+            if self._relock:
+                relock(self._session)  # end the unlocked state with the command
             self._session.close()
             self._session = None
 
@@ -87,9 +97,10 @@ def _session() -> Session:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--port", "-p", envvar="OTPFOB_PORT", metavar="PORT",
               help="Serial port of the token (default: $OTPFOB_PORT, else found on USB).")
+@password_option
 @click.version_option(package_name="otpfob", prog_name="otpfob")
 @click.pass_context
-def main(ctx: click.Context, port: str | None) -> None:
+def main(ctx: click.Context, port: str | None, password: str | None) -> None:
     """Provision and manage an otpfob TOTP/HOTP hardware token.
 
     \b
@@ -97,8 +108,9 @@ def main(ctx: click.Context, port: str | None) -> None:
       otpfob provision --uri 'otpauth://totp/ACME:alice?secret=...'
       otpfob --port /dev/ttyACM0 list
       otpfob time --set
+      OTPFOB_PASSWORD=... otpfob list
     """
-    state = _State(port)
+    state = _State(port, password)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -327,8 +339,8 @@ def time_(set_: bool, force: bool) -> None:
 
     --set refuses to move a token clock that was set before by more than 5
     minutes unless --force is given, so a computer with a wrong clock cannot
-    silently break the token. A clock that was never set (or lost its
-    battery) is set without --force.
+    silently break the token. A clock the token does not trust (never set,
+    battery lost, or jumped) is set without --force.
 
     \b
     Examples:
@@ -336,7 +348,7 @@ def time_(set_: bool, force: bool) -> None:
       otpfob time --set
       otpfob time --set --force
     """
-    session = _session()
+    session = _state().session(unlock=set_)  # reading the clock is never locked
     tok = session.time_get()
     host = int(time.time())
     click.echo(f"Token clock: {_utc(tok.unix)} ({tok.clock})")
@@ -348,8 +360,9 @@ def time_(set_: bool, force: bool) -> None:
         if tok.clock != proto.CLOCK_OK:
             click.echo("The token's clock is not trusted; set it with `otpfob time --set`.")
         return
-    # A never-set clock (or one whose oscillator stopped) has no time worth protecting.
-    guarded = drift is not None and tok.clock != proto.CLOCK_UNSET
+    # Only a trusted clock has a time worth protecting: an unset or jumped one
+    # is known wrong (the token says "run otpfob time --set").
+    guarded = drift is not None and tok.clock == proto.CLOCK_OK
     if guarded and abs(drift) > MAX_JUMP and not force:  # type: ignore[arg-type]
         raise CliError(
             f"Setting the clock would move it by {abs(drift)} s, more than {MAX_JUMP // 60} minutes; check this"  # type: ignore[arg-type]
@@ -432,7 +445,7 @@ def info() -> None:
     Example:
       otpfob --port /dev/ttyACM0 info
     """
-    session = _session()
+    session = _state().session(unlock=False)  # info is never locked
     i = session.info()
     click.echo(f"Port:        {session.transport.port}")
     click.echo(f"Firmware:    {i.version} (protocol {i.protocol})")
@@ -449,19 +462,37 @@ def info() -> None:
     click.echo(f"Clock:       {clock}")
     click.echo(f"Accounts:    {i.accounts} of {i.capacity}" + ("" if i.store == proto.STORE_OK else f" (store {i.store})"))
     click.echo(f"Free memory: {'unknown' if i.free is None else f'{i.free} bytes'}")
-    for k, v in sorted(i.extra.items()):
+    extra = dict(i.extra)
+    if extra.pop("access", False):
+        state = "unlocked" if extra.pop("unlocked", False) else "locked"
+        click.echo(f"Access:      password set ({state} for this connection)")
+    else:
+        extra.pop("unlocked", None)
+        click.echo("Access:      no password")
+    if extra.pop("maintenance", False):
+        click.echo("Maintenance: powered on with the button held; Ctrl-C on its USB serial is on")
+    for k, v in sorted(extra.items()):
         click.echo(f"{(k.replace('_', ' ').capitalize() + ':'):<12} {v}")
 
 
 @main.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def wipe(yes: bool) -> None:
+@click.option("--factory", is_flag=True,
+              help="Also remove the access password (for a forgotten one); hold the token's button down.")
+def wipe(yes: bool, factory: bool) -> None:
     """Remove every account from the token.
 
+    --factory also removes the access password and needs no password, but
+    the token's button must be held down while it runs.
+
     \b
-    Example:
+    Examples:
       otpfob wipe --yes
+      otpfob wipe --factory
     """
+    if factory:
+        factory_wipe(_state().session(unlock=False), yes=yes)
+        return
     session = _session()
     n = session.info().accounts
     if not yes:
@@ -498,6 +529,8 @@ def deploy(board: str, build_only: bool) -> None:
     version = _deploy.reset_and_check(port, progress=click.echo)
     click.echo(f"The token on {port} runs otpfob {version}.")
 
+
+main.add_command(access_group)
 
 try:  # the emulated token's command lives with the emulator
     from otpfob.emu.cli import sim_command

@@ -122,7 +122,10 @@ for _p in ('/main.py', '/main.mpy', '/fob'):
 
 def mpremote_args(out: Build, port: str) -> list[str]:
     """One chained mpremote command line that cleans, creates folders and copies."""
-    args = ["connect", port, "exec", _CLEAN]
+    # `resume`: no soft reset before the first command.  A reset is pointless
+    # here (the board is hard-reset once the copy is done) and would wipe a
+    # RAM filesystem like the emulated M0's.
+    args = ["connect", port, "resume", "exec", _CLEAN]
     dirs = sorted({str(Path(dev).parent.as_posix()) for _, dev in out.files if "/" in dev})
     for d in dirs:
         args += ["+", "fs", "mkdir", f":{d}"]

@@ -231,3 +231,30 @@ class Session:
 
     def wipe(self) -> None:
         self._call(proto.OP_WIPE)
+
+    # -- access control (the work is in otpfob.access) --------------------
+
+    def unlock(self, password: str) -> None:
+        from .access import unlock
+
+        unlock(self, password)
+
+    def lock(self) -> None:
+        from .access import lock
+
+        lock(self)
+
+    def set_access(self, password: str) -> None:
+        from .access import set_access
+
+        set_access(self, password)
+
+    def clear_access(self) -> None:
+        from .access import clear_access
+
+        clear_access(self)
+
+    def wipe_factory(self) -> None:
+        from .access import factory_wipe
+
+        factory_wipe(self)

@@ -3,7 +3,7 @@
 This is the closest thing to an RP2040 that runs here: 32-bit, 31-bit small
 ints, no ``hashlib.sha1``, Thumb-1 native emitter.  The port has no writable
 filesystem, so the board gets a RAM filesystem written in Python, mounted at
-``/ram``; files are pushed into it through the raw REPL.  With ``icount=True``
+``/``; files are pushed into it through the raw REPL, or copied by mpremote.  With ``icount=True``
 QEMU runs one instruction per virtual nanosecond and ``instructions()``
 snippets read nRF51 TIMER0 to count them deterministically.
 
@@ -25,44 +25,84 @@ from mpremote.transport_serial import SerialTransport
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_ELF = REPO / "build" / "qemu" / "firmware.elf"
 
-# Runs on the board: a read-only-from-outside RAM filesystem.  vfs hands its
-# methods paths relative to the mount point, with a leading "/".
+# Runs on the board: a RAM filesystem mounted at "/", writable enough for
+# mpremote's fs mkdir/cp (open 'wb' + write) and for the import system
+# (stat + open with readinto).  vfs hands its methods paths relative to the
+# mount point, with a leading "/".  Files are lists of chunks, so appending
+# never copies a whole file.
 _RAMFS = r"""
 import vfs, sys, io
+class _Writer:
+    def __init__(self, fs, p):
+        self.fs = fs; self.p = p; fs.files[p] = []
+    def write(self, b):
+        self.fs.files[self.p].append(bytes(b)); return len(b)
+    def close(self):
+        pass
+    def __enter__(self):
+        return self
+    def __exit__(self, *a):
+        pass
 class _RamFS:
     def __init__(self):
         self.files = {}
+        self.dirs = {'/'}
     def mount(self, readonly, mkfs):
         pass
     def umount(self):
         pass
+    def _norm(self, p):
+        return '/' + p.strip('/')
     def _isdir(self, p):
-        p = p.rstrip('/') + '/'
-        if p == '/':
+        p = self._norm(p)
+        if p in self.dirs:
             return True
         for k in self.files:
-            if k.startswith(p):
+            if k.startswith(p + '/'):
                 return True
         return False
     def stat(self, p):
+        p = self._norm(p)
         if p in self.files:
             return (0x8000, 0, 0, 0, 0, 0, sum(len(c) for c in self.files[p]), 0, 0, 0)
         if self._isdir(p):
             return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         raise OSError(2)
     def open(self, p, mode):
+        p = self._norm(p)
+        if 'w' in mode:
+            return _Writer(self, p)
         if p not in self.files:
             raise OSError(2)
+        # The import system needs a native stream, so a BytesIO of the file.
         return io.BytesIO(b''.join(self.files[p]))
+    def mkdir(self, p):
+        self.dirs.add(self._norm(p))
+    def rmdir(self, p):
+        self.dirs.discard(self._norm(p))
+    def remove(self, p):
+        self.files.pop(self._norm(p), None)
+    def rename(self, a, b):
+        self.files[self._norm(b)] = self.files.pop(self._norm(a))
     def ilistdir(self, p):
-        return iter(())
+        p = self._norm(p).rstrip('/') + '/'
+        seen = set()
+        for k in list(self.files) + list(self.dirs):
+            if k.startswith(p) and k != p:
+                name = k[len(p):].split('/')[0]
+                if name not in seen:
+                    seen.add(name)
+                    isdir = (p + name) not in self.files
+                    yield (name, 0x4000 if isdir else 0x8000, 0, 0)
     def chdir(self, p):
         pass
     def getcwd(self):
         return '/'
+    def statvfs(self, p):
+        return (512, 512, 256, 256, 256, 0, 0, 0, 0, 255)
 _ramfs = _RamFS()
-vfs.mount(_ramfs, '/ram')
-sys.path.insert(0, '/ram')
+vfs.mount(_ramfs, '/')
+sys.path.insert(0, '/')
 """
 
 # nRF51 TIMER0: 32-bit, 16 MHz, started once; capture task 0 into CC[0].
@@ -141,6 +181,18 @@ class QemuBoard:
         if self.icount:
             self.exec(_TIMER)
 
+    def release(self) -> None:
+        """Close our connection so another program (mpremote) can open the port."""
+        if self._t is not None:
+            self._t.close()
+            self._t = None
+
+    def reattach(self) -> None:
+        """Reconnect after release(), keeping the board's state (no soft reset)."""
+        assert self.port is not None
+        self._t = SerialTransport(self.port, baudrate=115200)
+        self._t.enter_raw_repl(soft_reset=False)
+
     def stop(self) -> None:
         if self._t is not None:
             try:
@@ -167,7 +219,7 @@ class QemuBoard:
         return out.decode(errors="replace").replace("\r\n", "\n")
 
     def put(self, path: str, data: bytes, chunk: int = 1536) -> None:
-        """Store `data` at /ram/<path> (path relative, e.g. 'fob/otp.py')."""
+        """Store `data` at /<path> (path relative, e.g. 'fob/otp.py')."""
         key = "/" + path.lstrip("/")
         self.exec(f"_ramfs.files[{key!r}] = []")
         # Small pieces keep the REPL's compile of each literal well inside the
@@ -195,6 +247,13 @@ class QemuBoard:
             "import sys\n"
             f"for _m in [m for m in sys.modules if m == {prefix!r} or m.startswith({prefix + '.'!r})]:\n"
             "    del sys.modules[_m]\n"
+        )
+
+    def keep_only(self, prefixes: tuple[str, ...]) -> None:
+        """Drop every file whose path does not start with one of `prefixes`."""
+        self.exec(
+            f"for _k in [k for k in _ramfs.files if not k.startswith({prefixes!r})]:\n"
+            "    del _ramfs.files[_k]\nimport gc\ngc.collect()"
         )
 
     def clear_files(self) -> None:

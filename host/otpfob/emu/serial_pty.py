@@ -16,6 +16,8 @@ import select
 import threading
 import tty
 
+from . import leakscan
+
 # What the relay buffers for a host that does not read, before dropping.
 MAX_PENDING = 256 * 1024
 
@@ -33,6 +35,7 @@ class SerialPty(threading.Thread):
         _nonblocking(self.master)
         self.output = bytearray()  # every byte the firmware wrote to stdout
         self.stderr = bytearray()  # tracebacks and other stderr output
+        self.input = bytearray()  # what the host sent (the secret scan reads keys from it)
         self.lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         self._cmds: queue.Queue = queue.Queue()
@@ -40,6 +43,7 @@ class SerialPty(threading.Thread):
         self._to_host = bytearray()
         self._to_child = bytearray()
         self._stopping = False
+        leakscan.register_serial(self)
         self.start()
 
     # -- control (from other threads) -----------------------------------------
@@ -136,6 +140,8 @@ class SerialPty(threading.Thread):
                     data = b""
                 if self._child:
                     self._to_child += data
+                    with self.lock:
+                        leakscan.record_input(self, data)
             if self._child:
                 for fd, err in ((self._child[1], False), (self._child[2], True)):
                     if fd in r:

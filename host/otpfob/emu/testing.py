@@ -86,7 +86,11 @@ def random_secret(nbytes: int = 20) -> str:
     import base64
     import os
 
-    return base64.b32encode(os.urandom(nbytes)).decode().rstrip("=")
+    from . import leakscan
+
+    key = os.urandom(nbytes)
+    leakscan.add_secret(key)  # the suite's secret scan looks for it
+    return base64.b32encode(key).decode().rstrip("=")
 
 
 def grouped(code: str) -> str:

@@ -155,3 +155,16 @@ class Pin:
 
     def off(self):
         self.value(0)
+
+
+# Sim-only test hook: a board file with SIM_FLASH_WRITE_MS makes flash writes
+# slow (device/slowflash.py), so power-cut tests can cut inside one.
+try:
+    import board as _board
+
+    if getattr(_board, "SIM_FLASH_WRITE_MS", 0):
+        import slowflash
+
+        slowflash.install(_board.SIM_FLASH_WRITE_MS)
+except ImportError:
+    pass
