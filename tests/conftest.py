@@ -85,6 +85,20 @@ def seed() -> int:
     return SEED
 
 
+@pytest.fixture
+def m0():
+    """A fresh emulated Cortex-M0 board per test: one test's leftovers
+    would fragment the next one's 138 KB heap."""
+    from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
+
+    if not find_qemu() or not DEFAULT_ELF.exists():
+        unavailable("emulated Cortex-M0 not built (make emulators needs root for apt-get)")
+    board = QemuBoard()
+    board.start()
+    yield board
+    board.stop()
+
+
 # -- the secret scan (tests/test_rel_secrets.py; otpfob.emu.leakscan) --------
 @pytest.fixture(scope="session", autouse=True)
 def _secret_scan():

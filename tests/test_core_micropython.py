@@ -101,19 +101,6 @@ def test_unix_port_from_mpy(upy, tmp_path):
 
 # --- Emulated Cortex-M0 --------------------------------------------------------
 
-@pytest.fixture
-def m0():
-    # A fresh board per test: one run's leftovers fragment the 138 KB heap.
-    from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
-
-    if not find_qemu() or not DEFAULT_ELF.exists():
-        unavailable("emulated Cortex-M0 not built (make emulators needs root for apt-get)")
-    board = QemuBoard()
-    board.start()
-    yield board
-    board.stop()
-
-
 def _m0_run_cases(board, cases, path: str) -> str:
     out = []
     lines = [line(c) for c in cases]

@@ -170,18 +170,6 @@ def test_unix_port_engines_from_mpy(tmp_path_factory, cases):
 
 # --- Emulated Cortex-M0 (Thumb-1, 32-bit words, 31-bit small ints) -----------------
 
-@pytest.fixture(scope="module")
-def m0():
-    from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
-
-    if not find_qemu() or not DEFAULT_ELF.exists():
-        unavailable("emulated Cortex-M0 not built (make emulators needs root for apt-get)")
-    board = QemuBoard()
-    board.start()
-    yield board
-    board.stop()
-
-
 def _m0_run(board, cases) -> str:
     board.forget_modules("fob")
     board.exec("import sys\nsys.modules.pop('fast_case_runner', None)\nimport fast_case_runner")

@@ -13,21 +13,9 @@ import hashlib
 
 import pytest
 
-from conftest import ROOT, SEED, unavailable
+from conftest import ROOT, SEED
 from core_cases import generate, line
 from otpfob import deploy
-
-
-@pytest.fixture
-def m0():
-    from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
-
-    if not find_qemu() or not DEFAULT_ELF.exists():
-        unavailable("emulated Cortex-M0 not built (make emulators needs root for apt-get)")
-    board = QemuBoard()
-    board.start()
-    yield board
-    board.stop()
 
 
 @pytest.mark.qemu

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import os
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import fw_support  # noqa: F401
@@ -27,6 +27,7 @@ from otpfob.emu.testing import ProtocolClient
 def test_scanner_finds_a_planted_secret_in_any_form(key, noise, form_index, pos):
     forms = leakscan.forms(key)
     form = forms[form_index % len(forms)]
+    assume(not (form == key and all(32 <= b < 127 for b in key)))  # see the test below
     pos = min(pos, len(noise))
     blob = noise[:pos] + form + noise[pos:]
     hits = leakscan.find(blob, [key, os.urandom(20)])

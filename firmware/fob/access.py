@@ -16,7 +16,7 @@ import os
 import struct
 
 from fob import otp, proto
-from fob.storage import _crc, _exists, _remove
+from fob.storage import _crc, _exists, _remove, replace
 from fob.ticks import ticks_diff, ticks_ms
 
 FILE = "access.dat"
@@ -136,13 +136,8 @@ class Access:
             self.damaged = True
 
     def _replace(self):
-        try:
-            os.rename(self.new_path, self.path)
-        except OSError:
-            # Filesystems whose rename does not replace: load() recovers a cut
-            # between these two steps from access.new.
-            _remove(self.path)
-            os.rename(self.new_path, self.path)
+        # load() recovers a cut between remove and rename from access.new.
+        replace(self.new_path, self.path)
 
     def _save(self, key, salt, iterations, failures, epoch):
         data = build(key, salt, iterations, failures, epoch)

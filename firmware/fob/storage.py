@@ -84,6 +84,16 @@ def _remove(path):
         pass
 
 
+def replace(new_path, path):
+    """Rename new_path over path.  Where rename cannot replace a file, remove
+    then rename: the loader adopts a complete new_path found alone."""
+    try:
+        os.rename(new_path, path)
+    except OSError:
+        _remove(path)
+        os.rename(new_path, path)
+
+
 def encode_account(label, issuer, key, algorithm, digits, period, hotp, counter, touch):
     lb = label.encode()
     ib = issuer.encode()
@@ -266,13 +276,7 @@ class Store:
             raise ValueError("checksum")
 
     def _replace(self):
-        try:
-            os.rename(self.new_path, self.path)
-        except OSError:
-            # Filesystems where rename does not replace: remove, then rename.
-            # load() recovers a cut between the two from accounts.new.
-            _remove(self.path)
-            os.rename(self.new_path, self.path)
+        replace(self.new_path, self.path)
 
     def _commit(self, records):
         # Stream the records (views into the buffer, or new bodies) to

@@ -1,0 +1,48 @@
+# Runs in MicroPython: heap bytes allocated per frame by the code screen
+# (UI drawing + SSD1306 show) and by one DS3231 time read, GC off.
+import gc
+import sys
+
+from fob.drivers.ds3231 import DS3231
+from fob.drivers.ssd1306 import SSD1306_I2C
+from fob.ui import UI
+
+
+class Bus:
+    # Stands in for the I2C bus with both parts answering: writes are taken,
+    # the DS3231's time registers read back as 2026-11-28 12:34:56, OSF clear.
+    REGS = bytes((0x56, 0x34, 0x12, 0x07, 0x28, 0x11, 0x26)) + bytes(12)
+
+    def writeto(self, addr, buf, stop=True):
+        return 1
+
+    def writevto(self, addr, bufs, stop=True):
+        return 1
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        for i in range(len(buf)):
+            buf[i] = self.REGS[(reg + i) % len(self.REGS)]
+
+    def writeto_mem(self, addr, reg, buf):
+        pass
+
+
+def per_frame(fn, n):
+    fn(0)
+    gc.collect()
+    gc.disable()
+    a = gc.mem_free()
+    for i in range(n):
+        fn(i)
+    b = gc.mem_free()
+    gc.enable()
+    return (a - b) // n
+
+
+bus = Bus()
+ui = UI(SSD1306_I2C(128, int(sys.argv[1]), bus))
+ui.prepare("GitHub", "alice@example.com", 1, 5)
+rtc = DS3231(bus)
+print("ui6", per_frame(lambda i: ui.code("123456", 30 - i % 30, 30), 60))
+print("ui8", per_frame(lambda i: ui.code("12345678", 60 - i % 60, 60), 60))
+print("rtc", per_frame(lambda i: rtc.unix(), 60))
