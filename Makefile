@@ -7,10 +7,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QEMU_ELF := build/qemu/firmware.elf
-# Two workers: the suite spends most of its time waiting on emulators.
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+# Four workers on two cores: much of the suite waits on emulated tokens and
+# boards (real-time button holds, throttle delays, restarts), not the CPU.
+PYTEST_ARGS ?= -n 4 --dist loadgroup
 
-.PHONY: all venv emulators test demo bench fuzz clean
+.PHONY: all venv emulators test demo bench bench-host fuzz clean
 
 all: test
 
@@ -33,8 +34,13 @@ test: venv emulators
 demo: venv
 	$(PY) -m otpfob.emu.demo
 
+# Instructions and heap per code on the emulated Cortex-M0 (docs/benchmarks.md).
 bench: venv emulators
 	$(PY) host/tools/bench.py
+
+# `otpfob provision` wall time against the emulated token (docs/benchmarks-host.md).
+bench-host: venv
+	$(PY) host/tools/bench_provision.py -n 15
 
 fuzz: venv
 	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz $(PYTEST_ARGS)

@@ -123,10 +123,11 @@ def _index(secrets: Iterable[bytes]) -> dict[bytes, list[tuple[bytes, int, bytes
     return idx
 
 
-def find(blob: bytes, secrets: Iterable[bytes]) -> list[tuple[bytes, int]]:
-    """(secret, position) of every form of every secret found in ``blob``."""
-    secrets = [s for s in secrets if len(s) >= MIN_SECRET]
-    idx = _index(secrets)
+def find(blob: bytes, secrets: Iterable[bytes], idx=None) -> list[tuple[bytes, int]]:
+    """(secret, position) of every form of every secret found in ``blob``.
+    ``idx`` is ``_index(secrets)``, built once when scanning many blobs."""
+    if idx is None:
+        idx = _index([s for s in secrets if len(s) >= MIN_SECRET])
     hits: set[tuple[bytes, int]] = set()
     get = idx.get
     # Any occurrence of a form (>= 2*_K-1 bytes) covers a position p % _K == 0
@@ -162,9 +163,10 @@ def scan() -> tuple[int, int, list[str]]:
     # Outputs are scanned one by one: a form never spans two tokens.
     leaks = []
     total = 0
+    idx = _index(secrets)
     for blob in sent:
         total += len(blob)
-        for key, pos in find(blob, secrets):
+        for key, pos in find(blob, secrets, idx):
             kind = next((name for name, f in _named_forms(key) if blob[pos:pos + len(f)] == f), "?")
             where = ""
             if os.environ.get("OTPFOB_LEAK_CONTEXT"):  # debugging: what came just before it
