@@ -131,7 +131,8 @@ def test_flips_in_the_other_files(token):
     client.call("time_set", time=T0)
     assert not (tok.flash / "clock.dat").exists()
 
-    # access.dat: the token fails closed (locked; unlock says the record is damaged).
+    # access.dat: the token fails closed (locked; unlock says the record is
+    # damaged; the screen says so and shows no code).
     client.call("access_set", key="42" * 32, salt="17" * 16, iterations=1000)
     rec = (tok.flash / "access.dat").read_bytes()
     for _ in range(OTHER_CASES):
@@ -143,5 +144,7 @@ def test_flips_in_the_other_files(token):
         assert client.request("unlock")["err"] == proto.E_STORE
         for op, args in (("list", {}), ("code", {"label": "alpha"}), ("access_clear", {})):
             assert client.request(op, **args)["err"] == proto.E_LOCKED
+        text = tok.wait_for_screen(lambda t: "Access damaged" in t)
+        assert screen_code(text) is None and "--factory" in text
     record_cases("bit-flips", flipped)
     print(f"\nbit flips in accounts.new, clock.dat, access.dat: {flipped} bits, all handled")

@@ -43,6 +43,7 @@ _S_JUMPED = 3
 _S_MISSING = 4
 _S_DAMAGED = 5
 _S_EMPTY = 6
+_S_ACCESS_DAMAGED = 7
 
 
 class LineReader:
@@ -314,6 +315,10 @@ class App:
     def _screen(self):
         if self.store.state != proto.STORE_OK:
             return _S_DAMAGED
+        if self.server.access.damaged:
+            # Fail closed, as the serial side does: damaged protection data
+            # may be tampering, and only a factory wipe resets it.
+            return _S_ACCESS_DAMAGED
         n = self.store.count()
         if n == 0:
             return _S_EMPTY
@@ -433,6 +438,7 @@ def _init_messages():
         _S_JUMPED: ui.MSG_CLOCK_JUMPED,
         _S_MISSING: ui.MSG_RTC_MISSING,
         _S_DAMAGED: ui.MSG_STORE_DAMAGED,
+        _S_ACCESS_DAMAGED: ui.MSG_ACCESS_DAMAGED,
         _S_EMPTY: ui.MSG_NO_ACCOUNTS,
     }
 
