@@ -98,6 +98,34 @@ def install_framebuf() -> None:
         sys.modules["framebuf"] = mod
 
 
+class FakeRTC:
+    """The RTC driver's interface (read() -> (unix, lost), set_unix()) for
+    CPython tests of the clock and server logic; the register-level DS3231
+    model is host/otpfob/emu/ds3231.py."""
+
+    def __init__(self, t=1_750_000_000, lost=False):
+        self.t = t
+        self.lost = lost
+        self.fail = 0  # fail the next n reads with a bus error
+        self.dead = False  # the part does not answer at all
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        if self.dead:
+            raise OSError(19)
+        if self.fail:
+            self.fail -= 1
+            raise OSError(5)
+        return self.t, self.lost
+
+    def set_unix(self, t):
+        if self.dead:
+            raise OSError(19)
+        self.t = t
+        self.lost = False
+
+
 class RecordingI2C:
     """Records every transfer as (kind, addr, bytes); can simulate a dead bus."""
 

@@ -17,6 +17,7 @@ import pyotp
 import pytest
 
 from fw_support import install_framebuf
+from fw_support import FakeRTC as RTC
 
 install_framebuf()
 from fob import access as faccess  # noqa: E402
@@ -38,15 +39,6 @@ class Bus:
         pass
 
 
-class RTC:
-    def __init__(self):
-        self.t = T0
-
-    def read(self):
-        return self.t, False
-
-    def set_unix(self, t):
-        self.t = t
 
 
 class Pin:

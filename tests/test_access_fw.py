@@ -16,6 +16,7 @@ import pyotp
 import pytest
 
 import fw_support  # noqa: F401
+from fw_support import FakeRTC
 from fob import access as faccess
 from fob import proto, storage
 from fob.clock import Clock
@@ -28,15 +29,6 @@ PASSWORD = "correct horse battery staple"
 ITER = proto.MIN_ITERATIONS  # the token never runs PBKDF2; keep the tests quick
 
 
-class FakeRTC:
-    def __init__(self):
-        self.t = T0
-
-    def read(self):
-        return self.t, False
-
-    def set_unix(self, t):
-        self.t = t
 
 
 class Host:

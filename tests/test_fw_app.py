@@ -14,6 +14,7 @@ import pyotp
 import pytest
 
 from fw_support import install_framebuf
+from fw_support import FakeRTC as RTC
 
 install_framebuf()
 from fob import font, proto  # noqa: E402
@@ -39,20 +40,6 @@ class Bus:
             raise OSError(5)
 
 
-class RTC:
-    def __init__(self):
-        self.t = T0
-        self.lost = False
-        self.dead = False
-
-    def read(self):
-        if self.dead:
-            raise OSError(19)
-        return self.t, self.lost
-
-    def set_unix(self, t):
-        self.t = t
-        self.lost = False
 
 
 class Pin:

@@ -3,34 +3,13 @@
 import pytest
 
 import fw_support  # noqa: F401
+from fw_support import FakeRTC
 from fob import proto
 from fob.clock import MAX_TIME, MIN_TIME, RETRIES, Clock
 
 T0 = 1_750_000_000
 
 
-class FakeRTC:
-    def __init__(self, t=T0, lost=False):
-        self.t = t
-        self.lost = lost
-        self.fail = 0  # fail the next n reads
-        self.dead = False
-        self.reads = 0
-
-    def read(self):
-        self.reads += 1
-        if self.dead:
-            raise OSError(19)
-        if self.fail:
-            self.fail -= 1
-            raise OSError(5)
-        return self.t, self.lost
-
-    def set_unix(self, t):
-        if self.dead:
-            raise OSError(19)
-        self.t = t
-        self.lost = False
 
 
 class Ticks:

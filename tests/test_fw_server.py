@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fw_support  # noqa: F401
+from fw_support import FakeRTC
 from fob import proto, storage
 from fob.clock import Clock
 from fob.server import Server
@@ -18,22 +19,6 @@ T0 = 1_750_000_000
 TAG = proto.REPLY_TAG.encode()
 
 
-class FakeRTC:
-    def __init__(self, t=T0):
-        self.t = t
-        self.lost = False
-        self.dead = False
-
-    def read(self):
-        if self.dead:
-            raise OSError(19)
-        return self.t, self.lost
-
-    def set_unix(self, t):
-        if self.dead:
-            raise OSError(19)
-        self.t = t
-        self.lost = False
 
 
 class Token:
