@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import string
 
 import pyotp
@@ -147,7 +148,13 @@ def test_decode_secret_agrees_with_stdlib_or_refuses(text):
     try:
         got = decode_secret(text)
     except InputError as exc:
-        assert text.strip() == "" or text not in str(exc) or len(text) < 4
+        # The message may depend on the input's shape (length, where a bad
+        # character sits, which kind it is), never on its content: the same
+        # input with every letter and valid digit masked gives the same one.
+        masked = re.sub(r"[a-z]", "a", re.sub(r"[A-Z]", "A", re.sub(r"[2-7]", "2", text)))
+        with pytest.raises(InputError) as again:
+            decode_secret(masked)
+        assert str(exc) == str(again.value)
         return
     padded = norm + "=" * (-len(norm) % 8)
     assert got == base64.b32decode(padded)
