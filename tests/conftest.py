@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,25 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: every tier must run)", pytrace=False)
     pytest.skip(reason)
+
+
+def require_micropython() -> str:
+    """The MicroPython Unix port's executable; unavailable() if missing."""
+    from otpfob.emu.token import EmulatorError, find_micropython
+
+    try:
+        return find_micropython()
+    except EmulatorError as e:
+        unavailable(str(e))
+
+
+def run_upy(args: list[str], cwd, path_dirs, timeout: float = 600) -> str:
+    """Run the Unix port with MICROPYPATH = path_dirs; its stdout (exit 0 asserted)."""
+    env = {"MICROPYPATH": ":".join(str(p) for p in path_dirs), "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([require_micropython(), *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout
 
 
 def record_cases(tier: str, n: int) -> None:

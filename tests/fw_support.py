@@ -20,7 +20,6 @@ FIRMWARE = ROOT / "firmware"
 if str(FIRMWARE) not in sys.path:
     sys.path.insert(0, str(FIRMWARE))
 
-MICROPYTHON = os.environ.get("OTPFOB_MICROPYTHON") or str(Path(sys.executable).parent / "micropython")
 
 MONO_VLSB = 0
 
@@ -152,8 +151,10 @@ def run_micropython(script: str, cwd: str | os.PathLike, env: dict | None = None
     e["MICROPYPATH"] = f"{FIRMWARE}:.frozen"
     if env:
         e.update(env)
+    from conftest import require_micropython
+
     p = subprocess.run(
-        [MICROPYTHON, "-c", script], cwd=cwd, env=e, capture_output=True, timeout=timeout
+        [require_micropython(), "-c", script], cwd=cwd, env=e, capture_output=True, timeout=timeout
     )
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
     return [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]

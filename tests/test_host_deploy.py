@@ -16,8 +16,6 @@ from otpfob import deploy
 REPO = Path(__file__).resolve().parents[1]
 ARCH_CODE = {"armv6m": 4, "xtensawin": 10}  # MicroPython's MP_NATIVE_ARCH_* numbers in the .mpy header
 
-pytestmark = pytest.mark.skipif(not (REPO / "firmware" / "main.py").exists(), reason="no firmware yet")
-
 
 @pytest.mark.parametrize("board, arch", [("pico", "armv6m"), ("pico_w", "armv6m"),
                                          ("esp32_devkitc", "xtensawin"), ("esp32s3_devkitc", "xtensawin")])

