@@ -7,26 +7,38 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QEMU_ELF := build/qemu/firmware.elf
+RP2_READY := build/rp2/.ready
 # Four workers on two cores: much of the suite waits on emulated tokens and
 # boards (real-time button holds, throttle delays, restarts), not the CPU.
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 
-.PHONY: all venv emulators test demo bench bench-host fuzz clean
+.PHONY: all venv lint emulators test demo bench bench-host fuzz screenshots clean
 
 all: test
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@sh host/tools/ensure_venv.sh "$(PYTHON)" "$(VENV)"
 	@touch $@
 
 # The emulated Cortex-M0.  Without root a missing toolchain is reported in
 # one line and the tier is skipped by the tests (in CI it fails them).
-emulators: $(QEMU_ELF)
+emulators: $(QEMU_ELF) $(RP2_READY)
 
 $(QEMU_ELF):
 	@mkdir -p build; sh host/tools/build_qemu.sh 2>build/qemu-build.log || { tail -3 build/qemu-build.log; echo "emulated Cortex-M0 not available: see build/qemu-build.log"; }
+
+# The emulated Pico: MicroPython's rp2 port from Debian's sources, our
+# bootrom, rp2040js from npm (host/otpfob/emu/rp2/package-lock.json).  The
+# script rebuilds only the parts whose sources changed.
+$(RP2_READY): $(wildcard host/otpfob/emu/rp2/rom/*) host/otpfob/emu/rp2/manifest.py host/otpfob/emu/rp2/package-lock.json
+	@mkdir -p build; sh host/tools/build_rp2.sh 2>build/rp2-build.log || { tail -3 build/rp2-build.log; echo "emulated Pico not available: see build/rp2-build.log"; }
+
+# ruff and mypy on the host package (configured in pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check host/otpfob
+	$(VENV)/bin/mypy
 
 test: venv emulators
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -41,6 +53,10 @@ bench: venv emulators
 # `otpfob provision` wall time against the emulated token (docs/benchmarks-host.md).
 bench-host: venv
 	$(PY) host/tools/bench_provision.py -n 15
+
+# The README's picture of the emulated screen (docs/img/emulated-screen.png).
+screenshots: venv
+	OTPFOB_SCREENSHOT=docs/img/emulated-screen.png $(PY) -m pytest -q tests/test_token_screenshot.py
 
 fuzz: venv
 	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz $(PYTEST_ARGS)

@@ -16,10 +16,10 @@ except OSError:
 
 from fob import storage  # noqa: E402
 
-storage.reserve()
+buf = storage.reserve()
 
 import board  # noqa: E402
 
 from fob import app  # noqa: E402
 
-app.main(board)
+app.main(board, buf)

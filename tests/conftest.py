@@ -72,8 +72,7 @@ def pytest_report_header(config):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "fuzz: long fuzz runs (make fuzz runs them in full)")
-    config.addinivalue_line("markers", "qemu: needs the emulated Cortex-M0")
+    # The markers (upy, emu, qemu, rp2, fuzz) are registered in pyproject.toml.
     config._otpfob_counts = _COUNTS
 
 
@@ -132,3 +131,52 @@ def _secret_scan():
     record_cases("secret-scan-secrets", checked)
     if leaks:
         pytest.fail("secret leak: " + "; ".join(leaks[:5]), pytrace=False)
+
+
+# -- the emulated Pico (the real rp2 MicroPython in rp2040js) ------------------
+def require_rp2():
+    """The emulated Pico's build; unavailable() if it is missing."""
+    from otpfob.emu.rp2 import build
+
+    found = build.find()
+    if found is None:
+        unavailable("emulated Pico not built (make emulators needs root for apt-get, and Node.js)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def pico_image():
+    """The flash of a Pico that the real `otpfob deploy` put otpfob on (made
+    once per build and cached under build/rp2/images)."""
+    require_rp2()
+    from otpfob.emu.rp2.image import deployed_image
+
+    return deployed_image("pico")
+
+
+@pytest.fixture
+def make_pico(pico_image, tmp_path):
+    """Start emulated Picos booted from the deployed image; stopped after the test."""
+    from otpfob.emu.rp2.pico import EmulatedPico
+
+    made = []
+
+    def make(*, ready: bool = True, **kwargs):
+        kwargs.setdefault("rtc_set", True)
+        kwargs.setdefault("image", pico_image)
+        pico = EmulatedPico(tmp_path / ("pico%d" % len(made)), **kwargs)
+        made.append(pico)
+        pico.start()
+        if ready:
+            pico.wait_ready(60)
+        return pico
+
+    yield make
+    for pico in made:
+        pico.stop()
+
+
+@pytest.fixture(scope="session")
+def rp2_built():
+    """The emulated Pico's build (skip or, in CI, fail without it)."""
+    return require_rp2()

@@ -201,7 +201,7 @@ def test_factory_wipe_reads_the_button(rig):
     rig.call(op="add", label="a", secret=SECRET)
     rig.call(op="access_set", key=key.hex(), salt=salt.hex(), iterations=1000)
     rig.call(op="lock")
-    assert rig.call(op="wipe", factory=True)["err"] == proto.E_TOUCH
+    assert rig.call(op="wipe", factory=True)["err"] == proto.E_BUTTON
     rig.pin.level = 0
     rig.run(0.05)
     r = rig.call(op="wipe", factory=True)

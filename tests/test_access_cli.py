@@ -14,12 +14,12 @@ import pyotp
 import pytest
 from click.testing import CliRunner
 
-from otpfob import access, cli
+from otpfob import cli
 from otpfob.emu import EmulatedToken
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 
-pytestmark = pytest.mark.xdist_group("access_e2e")
+pytestmark = [pytest.mark.emu, pytest.mark.xdist_group("access_e2e")]
 
 PASSWORD = "open sesame, but longer"
 SECRET = base64.b32encode(b"access-cli-test-key!").decode()
@@ -71,7 +71,7 @@ def test_locked_commands_need_the_password(tok):
     assert code == 0 and "password set (locked" in out, err
     assert PASSWORD not in out + err
     with Session(SerialTransport(tok.port)) as s:
-        assert access.state(s).unlocked is False
+        assert s.info().unlocked is False
 
 
 def test_factory_wipe_with_the_button_held(tok):

@@ -22,13 +22,14 @@ from click.testing import CliRunner
 from fob import proto
 from otpfob import access, cli
 from otpfob.access_cli import access_group
+from otpfob.cli_session import CliState
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.errors import TokenError
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 
-pytestmark = pytest.mark.xdist_group("access_e2e")
+pytestmark = [pytest.mark.emu, pytest.mark.xdist_group("access_e2e")]
 
 PASSWORD = "tr0ub4dor&3 but longer"
 T0 = 1_790_000_000
@@ -60,11 +61,11 @@ def secrets_absent(tok, *forms: bytes) -> None:
 def test_password_gates_the_link(tok):
     secret = random_secret()
     with session(tok) as s:
-        assert access.state(s).password_set is False
-        access.set_access(s, PASSWORD)
-        st = access.state(s)
-        assert (st.password_set, st.unlocked) == (True, True)  # the setter stays unlocked ...
-        access.lock(s)  # ... until it locks
+        assert s.info().access is False
+        s.set_access(PASSWORD)
+        st = s.info()
+        assert (st.access, st.unlocked) == (True, True)  # the setter stays unlocked ...
+        s.lock()  # ... until it locks
     with ProtocolClient(tok.port) as c:
         for op, args in (("list", {}), ("add", {"label": "x", "secret": secret}),
                          ("time_set", {"time": T0}), ("wipe", {})):
@@ -72,13 +73,13 @@ def test_password_gates_the_link(tok):
         assert c.call("info")["access"] is True
     with session(tok) as s:
         with pytest.raises(TokenError) as e:
-            access.unlock(s, "not it")
+            s.unlock("not it")
         assert e.value.code == proto.E_AUTH and str(e.value) == "The access password is wrong."
         time.sleep(1.0)  # the first failure's delay
-        access.unlock(s, PASSWORD)
+        s.unlock(PASSWORD)
         s._call(proto.OP_ADD, {"label": "x", "secret": secret})
         assert [a.label for a in s.list_accounts()] == ["x"]
-        access.lock(s)
+        s.lock()
         with pytest.raises(TokenError) as e:
             s.list_accounts()
         assert e.value.code == proto.E_LOCKED
@@ -96,8 +97,8 @@ def _answer(key: bytes, challenge_hex: str) -> dict:
 
 def test_brute_force_is_slowed_as_documented_even_across_a_power_cut(tok):
     with session(tok) as s:
-        access.set_access(s, PASSWORD)
-        access.lock(s)
+        s.set_access(PASSWORD)
+        s.lock()
     wrong = os.urandom(32)  # an attacker's guess at the key
     checked_at = []
     with ProtocolClient(tok.port) as c:
@@ -125,21 +126,21 @@ def test_brute_force_is_slowed_as_documented_even_across_a_power_cut(tok):
         # Even the right password is refused now, unchecked.
         with session(tok) as s:
             with pytest.raises(TokenError) as e:
-                access.unlock(s, PASSWORD)
+                s.unlock(PASSWORD)
             assert e.value.code == proto.E_THROTTLED and e.value.extra["retry_ms"] > 5000
         # The way out for a forgotten password: factory wipe, button held.
         with session(tok) as s:
             with pytest.raises(TokenError) as e:
-                access.factory_wipe(s)
-            assert e.value.code == proto.E_TOUCH
+                s.factory_wipe()
+            assert e.value.code == proto.E_BUTTON
             tok.button_down()
             time.sleep(0.15)
             try:
-                access.factory_wipe(s)
+                s.factory_wipe()
             finally:
                 tok.button_up()
-            st = access.state(s)
-            assert (st.password_set, st.unlocked) == (False, True)
+            st = s.info()
+            assert (st.access, st.unlocked) == (False, True)
             assert s.list_accounts() == []
 
 
@@ -169,8 +170,7 @@ def test_touch_code_released_by_a_press_while_the_token_keeps_serving(tok):
 @click.option("--password", envvar="OTPFOB_PASSWORD", default=None)
 @click.pass_context
 def root(ctx, port, password):
-    state = cli._State(port)
-    state.password = password
+    state = CliState(port, password)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -184,7 +184,7 @@ def test_access_commands(tok):
     assert r.exit_code == 0, r.output
     assert "Access password set" in r.output and PASSWORD not in r.output
     with session(tok) as s:
-        assert access.state(s).unlocked is False  # the command locked again at its end
+        assert s.info().unlocked is False  # the command locked again at its end
     # Changing or clearing needs the current password; without one and no
     # terminal to ask on, one sentence and exit 1.
     r = run.invoke(root, ["--port", tok.port, "access", "clear"])
@@ -197,15 +197,15 @@ def test_access_commands(tok):
     assert r.exit_code == 0, r.output
     assert "Waiting 1 s: the token slows down wrong passwords." in r.stderr
     with session(tok) as s:
-        assert access.state(s).password_set is False
+        assert s.info().access is False
     r = run.invoke(root, ["--port", tok.port, "access", "set", "--password-stdin"], input="\n")
     assert r.exit_code == 1 and "empty" in r.output
 
 
 def test_maintenance_boot_with_the_button_held(tok):
     with session(tok) as s:
-        access.set_access(s, PASSWORD)
-        assert access.state(s).maintenance is False
+        s.set_access(PASSWORD)
+        assert s.info().maintenance is False
     tok.power_cut()
     tok.button_down()  # held while the power comes back
     try:

@@ -173,7 +173,7 @@ def test_without_a_password_nothing_is_gated_and_unlock_says_so(tok):
         tok.ok(op, **args)
     assert tok.ok("info")["unlocked"] is True
     tok.err("wipe", proto.E_ARG, factory=1)
-    tok.err("wipe", proto.E_TOUCH, factory=True)  # the button is still needed
+    tok.err("wipe", proto.E_BUTTON, factory=True)  # the button is still needed
     r = tok.err("unlock", proto.E_ARG)
     assert "No access password" in r["msg"]
     tok.ok("access_clear")  # idempotent
@@ -330,7 +330,7 @@ def test_idle_relock_and_lock(tok):
 
 def test_factory_wipe_needs_the_button_held(tok):
     protected(tok, Host())
-    r = tok.err("wipe", proto.E_TOUCH, factory=True)
+    r = tok.err("wipe", proto.E_BUTTON, factory=True)
     assert "button" in r["msg"]
     tok.err("wipe", proto.E_LOCKED, factory=1)  # only a JSON true skips the gate
     tok.held = True

@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -29,8 +28,11 @@ from otpfob.session import Session
 from otpfob.transport import SerialTransport
 
 from otpfob.emu import token as emu
+from otpfob import paths
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.emu
+
+REPO = paths.REPO
 
 _DIG = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 

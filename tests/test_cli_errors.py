@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import serial
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 
 from host_fake_token import FakeToken
 from otpfob import cli
+from otpfob import paths
 
 OTPFOB = [sys.executable, "-m", "otpfob.cli"]
 SECRET = "JBSWY3DPEHPK3PXP"
@@ -35,7 +35,7 @@ def one_sentence(text: str) -> str:
 def run(*args: str, port: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     cmd = list(OTPFOB) + (["--port", port] if port else []) + list(args)
     return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=30,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=paths.REPO)
 
 
 BAD_INPUT = [

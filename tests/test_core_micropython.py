@@ -48,6 +48,7 @@ def _paths_of(run_snippet) -> list[str]:
 
 # --- Unix port ---------------------------------------------------------------
 
+@pytest.mark.upy
 def test_unix_port_all_paths(tmp_path):
     cases = generate(SEED, UNIX_CASES) + bad_cases()
     (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
@@ -62,6 +63,7 @@ def test_unix_port_all_paths(tmp_path):
         record_cases(f"micropython-unix/{p}", n)
 
 
+@pytest.mark.upy
 def test_unix_port_from_mpy(tmp_path):
     from otpfob.devtools.qemu import compile_mpy, core_files
 

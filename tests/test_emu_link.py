@@ -13,6 +13,8 @@ import serial
 
 from otpfob.emu import EmulatedToken
 
+pytestmark = pytest.mark.emu
+
 BOARD = textwrap.dedent("""
     NAME = "sim"; BUS = "sim"; BUTTON_PIN = 7
     RTC = "ds3231"; RTC_ADDR = 0x68; DISPLAY_W = 128; DISPLAY_H = 32; DISPLAY_ADDR = 0x3C

@@ -1,13 +1,13 @@
 """The screen reader finds the firmware's glyphs wherever they are drawn."""
 
-from pathlib import Path
 
 import pytest
 
 from fob import font
 from otpfob.emu import screen
+from otpfob import paths
 
-FW = Path(__file__).resolve().parents[1] / "firmware"
+FW = paths.FIRMWARE
 
 
 def blank(h=64):

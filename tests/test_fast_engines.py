@@ -119,12 +119,14 @@ def test_cpython_has_no_fast_path():
 
 # --- MicroPython Unix port (x64 native emitter) -----------------------------------
 
+@pytest.mark.upy
 def test_unix_port_selects_fast(tmp_path):
     out = run_upy(["-c", "from fob import otp\nprint(sorted(otp.PATHS), otp.path_for('sha512'))"],
                 tmp_path, [ROOT / "firmware"])
     assert out.split() == ["['c',", "'fast',", "'py']", "fast"]
 
 
+@pytest.mark.upy
 @_cases_test(400)
 def test_unix_port_engines(tmp_path_factory, cases):
     tmp = tmp_path_factory.mktemp("fast")
@@ -134,6 +136,7 @@ def test_unix_port_engines(tmp_path_factory, cases):
     record_cases("micropython-unix/fast-engines", compare(cases, out, "unix/fast"))
 
 
+@pytest.mark.upy
 @_cases_test(120)
 def test_unix_port_engines_from_mpy(tmp_path_factory, cases):
     from otpfob.devtools.qemu import compile_mpy, core_files

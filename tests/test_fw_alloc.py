@@ -12,6 +12,8 @@ import pytest
 
 from conftest import ROOT, require_micropython
 
+pytestmark = pytest.mark.upy
+
 
 @pytest.mark.parametrize("height", [64, 32])
 def test_redrawing_the_code_screen_does_not_allocate(height, tmp_path):

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from fw_support import FIRMWARE, run_micropython
 
+import pytest  # noqa: E402
+pytestmark = pytest.mark.upy
+
 SERVER_SCRIPT = r"""
 import json
 from fob import proto, storage

@@ -6,7 +6,7 @@ import random
 import pytest
 
 import fw_support  # noqa: F401
-from fob import proto, storage
+from fob import proto, safefile, storage
 from fob.storage import Store, StoreError
 
 
@@ -22,8 +22,13 @@ def add_some(s, n=3):
               6 + i % 5, 30 + i, i % 2 == 1, i * 1000, i % 3 == 0)
 
 
+def params(s, i):
+    p = s.params(i)
+    return (p.algorithm, p.digits, p.period, p.hotp, p.counter, p.touch)
+
+
 def snapshot(s):
-    return [(s.label(i), s.issuer(i), s.key(i), s.params(i)) for i in range(s.count())]
+    return [(s.label(i), s.issuer(i), s.key(i), params(s, i)) for i in range(s.count())]
 
 
 def test_round_trip_through_flash(flash):
@@ -35,7 +40,7 @@ def test_round_trip_through_flash(flash):
     again = Store()
     assert again.state == proto.STORE_OK
     assert snapshot(again) == before
-    assert again.params(5) == ("sha512", 10, 3600, True, 2**64 - 1, True)
+    assert params(again, 5) == ("sha512", 10, 3600, True, 2**64 - 1, True)
     assert not (flash / storage.NEW).exists()
 
 
@@ -52,7 +57,7 @@ def test_delete_rename_counter(flash):
     t = Store()
     assert [t.label(i) for i in range(t.count())] == ["acct0", "two", "acct3"]
     assert t.issuer(1) == "New issuer"
-    assert t.params(2)[4] == 77
+    assert t.params(2).counter == 77
     assert t.key(1) == bytes([3]) * 12  # the key moved with the record
 
 
@@ -104,7 +109,7 @@ def test_damaged_store_refuses_writes_until_wiped(flash):
     (flash / storage.FILE).write_bytes(raw)
     t = Store()
     assert t.state == proto.STORE_DAMAGED
-    for op in (lambda: t.add("x", "", b"k"), lambda: t.set_access_record(b"a")):
+    for op in (lambda: t.add("x", "", b"k"), lambda: t.set_counter(0, 5)):
         with pytest.raises(StoreError) as e:
             op()
         assert e.value.args[0] == proto.E_STORE
@@ -124,12 +129,12 @@ def test_checksum_is_crc32(flash):
     assert raw[:4] == b"OTPF" and raw[4] == storage.FORMAT
     assert struct.unpack("<I", raw[-4:])[0] == binascii.crc32(raw[:-4])
     # The firmware's fallback CRC (ports without binascii.crc32) agrees.
-    saved = storage.crc32
-    storage.crc32 = None
+    saved = safefile._crc32
+    safefile._crc32 = None
     try:
-        assert storage._crc(raw[:-4]) == binascii.crc32(raw[:-4])
+        assert safefile.crc(raw[:-4]) == binascii.crc32(raw[:-4])
     finally:
-        storage.crc32 = saved
+        safefile._crc32 = saved
 
 
 # ---- atomic replace and recovery ----------------------------------------
@@ -223,7 +228,7 @@ def test_failed_write_changes_nothing(flash, monkeypatch):
         return Full(f) if "w" in mode else f
 
     with monkeypatch.context() as m:
-        m.setattr(storage, "open", full_open, raising=False)
+        m.setattr(safefile, "open", full_open, raising=False)
         with pytest.raises(OSError):
             s.add("x", "", b"k" * 10)
     assert s.count() == 2 and s.generation == gen
@@ -246,16 +251,3 @@ def test_failed_rename_leaves_old_or_new(flash, monkeypatch):
     assert snapshot(s) == old  # in RAM: unchanged
     after = snapshot(Store())
     assert after == old or [a[0] for a in after] == ["acct0", "acct1", "x"]
-
-
-def test_access_record_survives_account_changes(flash):
-    s = Store()
-    s.set_access_record(b"salt+key")
-    add_some(s, 2)
-    s.delete(0)
-    t = Store()
-    assert t.access_record() == b"salt+key" and t.count() == 1
-    t.wipe(keep_access=True)
-    assert Store().access_record() == b"salt+key"
-    t.wipe()
-    assert Store().access_record() is None

@@ -7,13 +7,13 @@ would run is checked, not a copy.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from otpfob import deploy
+from otpfob import paths
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = paths.REPO
 ARCH_CODE = {"armv6m": 4, "xtensawin": 10}  # MicroPython's MP_NATIVE_ARCH_* numbers in the .mpy header
 
 

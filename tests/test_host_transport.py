@@ -107,6 +107,7 @@ def test_permission_denied_mentions_dialout():
                 SerialTransport(fake.port).ensure_connected()
 
 
+@pytest.mark.upy
 def test_plain_micropython_repl_is_not_a_token_and_never_sees_the_key(monkeypatch):
     from conftest import require_micropython
 

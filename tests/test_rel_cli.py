@@ -15,19 +15,21 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from conftest import record_cases
 from host_fake_token import FakeToken
-from otpfob import cli, session
+from otpfob import cli, cli_session, session
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.transport import SerialTransport
+from otpfob import paths
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.emu
+
+REPO = paths.REPO
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TIMEOUT = 0.15  # the in-process reply timeout (the CLI's own is 3 s)
 
@@ -77,7 +79,7 @@ def one_sentence(text: str) -> str:
 
 @pytest.fixture
 def quick(monkeypatch):
-    monkeypatch.setattr(cli, "SerialTransport", lambda port: SerialTransport(port, timeout=TIMEOUT))
+    monkeypatch.setattr(cli_session, "SerialTransport", lambda port: SerialTransport(port, timeout=TIMEOUT))
     monkeypatch.setattr(session, "CODE_TIMEOUT", TIMEOUT)
 
 

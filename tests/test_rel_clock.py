@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -22,8 +21,11 @@ from fob import proto
 from otpfob import cli
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
+from otpfob import paths
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.emu
+
+REPO = paths.REPO
 RTC = 0x68
 
 

@@ -42,7 +42,7 @@ from fob.storage import Store
 from otpfob.emu import EmulatedToken, leakscan
 from otpfob.emu.testing import ProtocolClient
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.emu, pytest.mark.fuzz]
 
 _MODE = os.environ.get("OTPFOB_FUZZ", "")
 if _MODE == "full":

@@ -29,6 +29,8 @@ from fob import proto
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret
 
+pytestmark = pytest.mark.emu
+
 T0 = 1_800_000_000
 CUTS = 52  # per op: 4 ops x 52 = 208 cuts in the normal run
 MAX_DELAY = 0.045  # s after the request: past the loop's poll, the parse and the write
@@ -105,10 +107,14 @@ class CutRig:
             assert r["code"] == want
         return got == new and old != new
 
-    def report(self, name: str) -> None:
+    def report(self, name: str, mid_write: bool = True) -> None:
         record_cases("power-cuts", self.cuts)
         record_cases("power-cuts-mid-write", self.where["mid-write"])
         print(f"\npower cuts during {name}: {self.cuts} ({self.where})")
+        # The point of the rig: some cuts must land inside a (slowed) flash
+        # write.  A time set's only flash change, removing a jump record, is
+        # too short to aim at, so it is not held to that.
+        assert not mid_write or self.where["mid-write"] >= 1, f"no power cut landed mid-write during {name}: {self.where}"
 
 
 @pytest.fixture
@@ -218,4 +224,4 @@ def test_power_cuts_during_time_set(rig):
         assert rig.tok.clock.now() == old_t
         r = rig.client.call("code", label="a0")
         assert r["code"] == pyotp.TOTP(rig.secrets["a0"]).at(old_t)
-    rig.report("time-set")
+    rig.report("time-set", mid_write=False)

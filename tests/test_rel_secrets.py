@@ -20,6 +20,9 @@ from fob import access as fw_access
 from otpfob.emu import EmulatedToken, leakscan
 from otpfob.emu.testing import ProtocolClient
 
+import pytest  # noqa: E402
+pytestmark = pytest.mark.emu
+
 
 @settings(max_examples=300, deadline=None)
 @given(key=st.binary(min_size=leakscan.MIN_SECRET, max_size=128), noise=st.binary(max_size=300),

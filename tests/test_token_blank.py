@@ -5,6 +5,8 @@ import pytest
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret, screen_code
 
+pytestmark = pytest.mark.emu
+
 BLANK_MS = 1500
 
 

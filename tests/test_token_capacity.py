@@ -12,6 +12,9 @@ from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient
 from reference import expected_totp
 
+import pytest  # noqa: E402
+pytestmark = pytest.mark.emu
+
 T0 = 1_795_000_000
 
 

@@ -11,6 +11,8 @@ from fob import proto
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 
+pytestmark = pytest.mark.emu
+
 T0 = 1_800_000_015
 
 

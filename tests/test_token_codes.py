@@ -11,6 +11,8 @@ import pytest
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 
+pytestmark = pytest.mark.emu
+
 T0 = 1_790_000_000  # 2026-09-21, a multiple of 10 s; boundaries at 30 s steps
 
 

@@ -10,8 +10,12 @@ import pyotp
 
 from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
+from otpfob import paths
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest  # noqa: E402
+pytestmark = pytest.mark.emu
+
+REPO = paths.REPO
 T0 = 1_795_000_000
 
 

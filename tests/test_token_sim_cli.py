@@ -6,15 +6,18 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pyotp
 from PIL import Image
 
 from otpfob.emu import screen
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret
+from otpfob import paths
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest  # noqa: E402
+pytestmark = pytest.mark.emu
+
+REPO = paths.REPO
 T = 1_801_000_020
 
 

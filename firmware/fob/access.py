@@ -7,8 +7,8 @@
 #   u32 iterations | u32 failures | u32 epoch | key | salt | u32 CRC-32
 # "failures" counts consecutive wrong answers; "epoch" is only used where
 # the port has no os.urandom (see challenge()).
-# Written like the account store: to access.new, then renamed over
-# access.dat; load() adopts a complete access.new that a power cut left.
+# Crash-safe like the account store (fob.safefile): access.new, read back,
+# renamed over access.dat; load() finishes or undoes a write a cut left.
 # A record that fails its checks fails closed: the token stays locked
 # (unlock answers store_damaged) until a factory wipe.
 
@@ -16,7 +16,7 @@ import os
 import struct
 
 from fob import otp, proto
-from fob.storage import _crc, _exists, _remove, replace
+from fob.safefile import SafeFile, crc, trailer_ok
 from fob.ticks import ticks_diff, ticks_ms
 
 FILE = "access.dat"
@@ -68,7 +68,7 @@ def parse(data):
     if magic != MAGIC or version != FORMAT:
         raise ValueError("magic")
     end = len(data) - 4
-    if struct.unpack_from("<I", data, end)[0] != _crc(memoryview(data)[:end]):
+    if not trailer_ok(data):
         raise ValueError("checksum")
     if nk != proto.ACCESS_KEY_LEN or not proto.MIN_SALT <= ns <= proto.MAX_SALT:
         raise ValueError("record")
@@ -81,10 +81,21 @@ def parse(data):
     return key, salt, iters, fails, epoch
 
 
-def build(key, salt, iterations, failures, epoch=0):
-    data = struct.pack(_HDR, MAGIC, FORMAT, len(key), len(salt), 0, iterations,
+def _body(key, salt, iterations, failures, epoch):
+    # The file's bytes before its CRC-32 trailer (SafeFile.write adds it).
+    return struct.pack(_HDR, MAGIC, FORMAT, len(key), len(salt), 0, iterations,
                        failures, epoch) + key + salt
-    return data + struct.pack("<I", _crc(data))
+
+
+def build(key, salt, iterations, failures, epoch=0):
+    """A whole access.dat (tests and tools)."""
+    data = _body(key, salt, iterations, failures, epoch)
+    return data + struct.pack("<I", crc(data))
+
+
+def _check(path):
+    with open(path, "rb") as f:
+        parse(f.read())
 
 
 class Access:
@@ -92,7 +103,8 @@ class Access:
 
     def __init__(self, directory="", ticks=ticks_ms, urandom=None):
         self.path = directory + FILE
-        self.new_path = directory + NEW
+        self._file = SafeFile(self.path, _check, bytearray(32))
+        self.new_path = self._file.new_path
         self._ticks = ticks
         self._urandom = urandom if urandom is not None else _urandom
         self.key = None
@@ -112,17 +124,7 @@ class Access:
 
     # ---- flash ---------------------------------------------------------------
     def load(self):
-        if _exists(self.new_path):
-            try:
-                with open(self.new_path, "rb") as f:
-                    parse(f.read())
-            except (OSError, ValueError):
-                _remove(self.new_path)  # cut while writing it: the old file holds
-            else:
-                try:
-                    self._replace()
-                except OSError:
-                    pass
+        self._file.recover()
         self.key = None
         self.damaged = False
         try:
@@ -135,15 +137,11 @@ class Access:
         except ValueError:
             self.damaged = True
 
-    def _replace(self):
-        # load() recovers a cut between remove and rename from access.new.
-        replace(self.new_path, self.path)
-
     def _save(self, key, salt, iterations, failures, epoch):
-        data = build(key, salt, iterations, failures, epoch)
-        with open(self.new_path, "wb") as f:
-            f.write(data)
-        self._replace()
+        try:
+            self._file.write((_body(key, salt, iterations, failures, epoch),))
+        except ValueError:
+            raise OSError(5)  # read back wrong: a flash fault (E_HW), nothing adopted
         self.key, self.salt, self.iterations = key, salt, iterations
         self.failures, self.epoch = failures, epoch
         self.damaged = False
@@ -159,10 +157,7 @@ class Access:
 
     def clear(self):
         """Forget the password and the failure count."""
-        _remove(self.new_path)
-        _remove(self.path)
-        if _exists(self.path):
-            raise OSError(5)
+        self._file.remove()
         self.key = None
         self.salt = b""
         self.iterations = 0

@@ -12,10 +12,10 @@
 import sys
 
 from fob import proto
+from fob.access import Access
 from fob.clock import JUMP_FILE, JUMP_TOLERANCE_MS, Clock
 from fob.drivers.button import LONG, SHORT
 from fob.server import PENDING, Server
-from fob.storage import FILE as STORE_FILE
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_diff, ticks_ms
 
@@ -23,6 +23,12 @@ try:
     import select
 except ImportError:
     select = None
+
+try:
+    from micropython import const
+except ImportError:  # CPython, for the tests
+    def const(x):
+        return x
 
 LOOP_MS = 10
 CLOCK_POLL_MS = 100  # clock reads while the screen is on
@@ -36,14 +42,14 @@ _CTRL_C = 3
 MSG_MAINTENANCE = ("Maintenance:", "", "Ctrl-C on", "(button held", "at power-on)")
 
 # What the screen shows (besides a code)
-_S_CODE = 0
-_S_HOTP = 1
-_S_UNSET = 2
-_S_JUMPED = 3
-_S_MISSING = 4
-_S_DAMAGED = 5
-_S_EMPTY = 6
-_S_ACCESS_DAMAGED = 7
+_S_CODE = const(0)
+_S_HOTP = const(1)
+_S_UNSET = const(2)
+_S_JUMPED = const(3)
+_S_MISSING = const(4)
+_S_DAMAGED = const(5)
+_S_EMPTY = const(6)
+_S_ACCESS_DAMAGED = const(7)
 
 
 class LineReader:
@@ -90,7 +96,9 @@ def _blank(line):
 
 
 class App:
-    def __init__(self, board, hw=None, stdin=None, stdout=None, store=None):
+    def __init__(self, board, hw=None, stdin=None, stdout=None, folder="", buf=None):
+        """``folder``: where the flash files live ("" is the flash root);
+        ``buf``: the store's buffer, reserved at boot (main.py)."""
         if hw is None:
             from fob import hw as hwmod
 
@@ -99,14 +107,14 @@ class App:
 
         self.board = board
         self.hw = hw
-        self.store = store if store is not None else Store()
-        # A clock jump is kept on flash beside the store (fob/clock.py).
-        folder = self.store.path[:len(self.store.path) - len(STORE_FILE)]
+        # The store, the access record and a clock jump (fob/clock.py) all
+        # live in the flash folder.
+        self.store = Store(folder, buf)
         self.clock = Clock(hw.rtc, tolerance_ms=getattr(board, "CLOCK_JUMP_MS", JUMP_TOLERANCE_MS),
                            path=folder + JUMP_FILE)
         self.ui = UI(hw.display)
         self.server = Server(self.store, self.clock, board=hw.name, touch=self._touch_begin,
-                             button_held=self._button_held)
+                             button_held=self._button_held, access=Access(folder))
         self.blank_ms = getattr(board, "BLANK_MS", BLANK_MS)
         self.touch_ms = getattr(board, "TOUCH_MS", TOUCH_MS)
         # Bytes streams where the port has them (sys.stdin.buffer), else text.
@@ -138,7 +146,12 @@ class App:
         self._time = None
         self._display_at = now
         self._drawn = None  # key of what is on screen
-        self._seen = [None] * 5  # what draw() last looked at (index, store, clock, time, access)
+        # What draw() last looked at: it returns early while none moved.
+        self._seen_index = None
+        self._seen_generation = None
+        self._seen_clock = None
+        self._seen_time = None
+        self._seen_access_damaged = None
         self._acct = None  # (index, generation) the cached texts/key belong to
         self._key = None
         self._code_step = None
@@ -252,7 +265,9 @@ class App:
         self._touch = [now, not b.is_pressed()]
         self._active = now
         self.ui.wake()
-        self.ui.message(_touch_lines(label))
+        from fob import ui
+
+        self.ui.message(ui.touch_lines(label))
         return PENDING
 
     def _touch_step(self, now):
@@ -310,8 +325,7 @@ class App:
 
             s = self.store
             self.ui.prepare(s.issuer(self.index), s.label(self.index), self.index, s.count())
-            alg = s.params(self.index)[0]
-            self._key = otp.OtpKey(s.key(self.index), alg)  # one at a time
+            self._key = otp.OtpKey(s.key(self.index), s.params(self.index).algorithm)  # one at a time
             self._acct = key
             self._code_step = None
 
@@ -327,7 +341,7 @@ class App:
             return _S_EMPTY
         if self.index >= n:
             self.index = n - 1
-        if self.store.params(self.index)[3]:
+        if self.store.params(self.index).hotp:
             return _S_HOTP
         st = self._clock_state
         if st == proto.CLOCK_OK:
@@ -348,17 +362,17 @@ class App:
             self._note_at = None
             self._force = True
         # draw() runs every loop; when nothing that decides the screen has
-        # moved, return before anything allocates (no params tuple, no key).
-        seen = self._seen
-        if (not self._force and self.index == seen[0] and self.store.generation == seen[1]
-                and self._clock_state == seen[2] and self._time == seen[3]
-                and self.server.access.damaged == seen[4]):
+        # moved, return before anything allocates (no Params, no key).
+        if (not self._force and self.index == self._seen_index
+                and self.store.generation == self._seen_generation
+                and self._clock_state == self._seen_clock and self._time == self._seen_time
+                and self.server.access.damaged == self._seen_access_damaged):
             return
-        seen[0] = self.index
-        seen[1] = self.store.generation
-        seen[2] = self._clock_state
-        seen[3] = self._time
-        seen[4] = self.server.access.damaged
+        self._seen_index = self.index
+        self._seen_generation = self.store.generation
+        self._seen_clock = self._clock_state
+        self._seen_time = self._time
+        self._seen_access_damaged = self.server.access.damaged
         screen = self._screen()
         t = self._time if screen == _S_CODE else None
         key = (screen, self.index, self.store.generation, t)
@@ -369,10 +383,11 @@ class App:
         ui = self.ui
         if screen == _S_CODE:
             self._account()
-            _, digits, period, _, _, _ = self.store.params(self.index)
+            p = self.store.params(self.index)
+            period = p.period
             step = t // period
             if step != self._code_step:
-                self._code = self._key.totp(t, digits, period)
+                self._code = self._key.totp(t, p.digits, period)
                 self._code_step = step
             ui.code(self._code, period - t % period, period)
         elif screen == _S_HOTP:
@@ -435,12 +450,6 @@ class App:
             sleep_ms(LOOP_MS)
 
 
-def _touch_lines(label):
-    from fob import ui
-
-    return ui.MSG_TOUCH + (ui._ascii(label, ui.COLS),)
-
-
 _MESSAGES = None
 
 
@@ -461,7 +470,8 @@ def _init_messages():
 _init_messages()
 
 
-def main(board=None):
+def main(board=None, buf=None):
+    """``buf``: the store's buffer, reserved by main.py before the imports."""
     if board is None:
         import board  # the board file deployed with the firmware
-    App(board).run()
+    App(board, buf=buf).run()

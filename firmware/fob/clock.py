@@ -38,7 +38,6 @@ class Clock:
         self._jumped = False
         self._fail_at = None
         self.jump_s = 0  # size of the last jump seen, for info
-        self.errors = 0  # bus faults seen since boot
         if path is not None:
             self._load_jump()
 
@@ -71,7 +70,6 @@ class Clock:
             except (OSError, ValueError) as e:
                 # OSError: NACK/timeout; ValueError: garbage read off a noisy
                 # bus.  Both are worth another try.
-                self.errors += 1
                 err = e
         raise OSError(err.args[0] if isinstance(err, OSError) and err.args else 5)
 

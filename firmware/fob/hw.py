@@ -1,13 +1,9 @@
 # The one place that turns a board file (boards/*.py, deployed as board.py)
 # into bus and pin objects and drivers.
 #
-# A part that is missing or fails at start-up becomes None plus a status
-# string, never an exception: the token still answers on USB and says on
-# screen what is wrong.
-
-OK = "ok"
-MISSING = "missing"
-ABSENT = "none"  # the board has no such part
+# A part that is missing or fails at start-up becomes None, never an
+# exception: the token still answers on USB and says on screen what is wrong
+# (the clock reports a missing RTC; the app retries a missing display).
 
 
 class Hardware:
@@ -17,7 +13,6 @@ class Hardware:
         self.display = None
         self.rtc = None
         self.button = None
-        self.status = {"display": MISSING, "rtc": MISSING, "button": ABSENT}
 
 
 def _bus(board):
@@ -92,17 +87,14 @@ def build(board):
         return hw  # no bus at all: every I2C part is missing
     try:
         hw.button = _button(board, pin_cls, machine)
-        hw.status["button"] = OK if hw.button else ABSENT
     except Exception:
-        hw.status["button"] = MISSING
+        hw.button = None
     try:
         hw.display = _display(board, hw.i2c)
-        hw.status["display"] = OK
     except Exception:
         hw.display = None
     try:
         hw.rtc = _rtc(board, hw.i2c, machine)
-        hw.status["rtc"] = OK
     except Exception:
         # Keep the driver for a DS3231 that did not answer yet: the clock
         # retries it and reports CLOCK_MISSING meanwhile.
@@ -118,7 +110,6 @@ def retry_display(hw, board):
     if hw.display is None and hw.i2c is not None:
         try:
             hw.display = _display(board, hw.i2c)
-            hw.status["display"] = OK
         except Exception:
             pass
     return hw.display

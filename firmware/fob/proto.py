@@ -42,6 +42,7 @@ E_LOCKED = "locked"  # access password set and this connection is not unlocked
 E_AUTH = "auth_failed"
 E_THROTTLED = "throttled"  # too many wrong answers, wait "retry_ms"
 E_TOUCH = "touch_timeout"  # the account needs a button press and none came
+E_BUTTON = "button_not_held"  # a factory wipe asked for without the button held down
 E_HW = "hardware"  # an I2C part failed
 E_INTERNAL = "internal"
 

@@ -7,8 +7,8 @@
 #   - A refused request changes nothing.
 #   - Nothing sent back ever holds key material: requests are never echoed,
 #     and error messages are fixed sentences, not exception texts.
-#   - Access control (docs/security.md): with a password set, the ops in
-#     _GATED need an unlocked link; unlock is an HMAC challenge-response
+#   - Access control (docs/security.md): with a password set, the ops
+#     marked gated in _OPS need an unlocked link; unlock is an HMAC challenge-response
 #     whose failures are counted on flash before the answer is checked.
 #   - A touch account's code is a deferred reply: handle_line() returns None
 #     and the app calls touch_finish() once the button was pressed (or not),
@@ -18,7 +18,7 @@ import json
 
 from fob import VERSION, frame, otp, proto
 from fob.access import Access, delay_ms, equal, hmac_sha256
-from fob.storage import FILE as _STORE_FILE
+from fob.args import MESSAGES, MAX_COUNTER, Reject, hexarg, integer, key_arg, text, tohex
 from fob.storage import StoreError
 from fob.ticks import ticks_diff, ticks_ms
 
@@ -29,153 +29,17 @@ except ImportError:
 
 _TYPES = ("totp", "hotp")
 _MAX_ID = 0x7FFFFFFF
-_MAX_COUNTER = 0xFFFFFFFFFFFFFFFF
-
-# Allowed arguments per op (besides v, id, op); anything else is refused so
-# a misspelt option never silently becomes a default.
-_ARGS = {
-    proto.OP_INFO: (),
-    proto.OP_LIST: ("start", "limit"),
-    proto.OP_ADD: ("label", "issuer", "secret", "key", "algorithm", "digits", "period",
-                   "type", "counter", "touch"),
-    proto.OP_DELETE: ("label",),
-    proto.OP_RENAME: ("label", "new", "issuer"),
-    proto.OP_TIME_GET: (),
-    proto.OP_TIME_SET: ("time",),
-    proto.OP_CODE: ("label",),
-    proto.OP_WIPE: ("factory",),
-    proto.OP_UNLOCK: ("response", "host_challenge"),
-    proto.OP_LOCK: (),
-    proto.OP_ACCESS_SET: ("key", "salt", "iterations"),
-    proto.OP_ACCESS_CLEAR: (),
-}
-
-# Refused with E_LOCKED while a password is set and the link is locked
-# (wipe with "factory": true is let through: it needs the button instead).
-_GATED = (proto.OP_ADD, proto.OP_DELETE, proto.OP_RENAME, proto.OP_LIST, proto.OP_CODE,
-          proto.OP_TIME_SET, proto.OP_WIPE, proto.OP_ACCESS_SET, proto.OP_ACCESS_CLEAR)
 
 # What a touch callback returns when the caller's loop will wait for the
 # press and then call Server.touch_finish().
 PENDING = "pending"
 
-_MSG = {
-    proto.E_FRAME: "The request is not a UTF-8 JSON object.",
-    proto.E_TOO_LONG: "The request is longer than %d bytes." % proto.MAX_LINE,
-    proto.E_VERSION: "The request's protocol version is not %d." % proto.VERSION,
-    proto.E_OP: "Unknown operation.",
-    proto.E_EXISTS: "An account with that label exists.",
-    proto.E_NOT_FOUND: "No account has that label.",
-    proto.E_FULL: "The token holds %d accounts, its maximum." % proto.MAX_ACCOUNTS,
-    proto.E_CLOCK: "The token's clock is not trusted: set it with otpfob time --set.",
-    proto.E_STORE: "The account store is damaged: wipe it to use the token again.",
-    proto.E_LOCKED: "The token is locked: unlock it first.",
-    proto.E_TOUCH: "No button press came to release the code.",
-    proto.E_AUTH: "Wrong answer to the unlock challenge.",
-    proto.E_THROTTLED: "Too many wrong answers: wait retry_ms before the next.",
-    proto.E_HW: "A part of the token does not answer.",
-    proto.E_INTERNAL: "The token failed to do that.",
-}
-
-
 _NO_PASSWORD = "No access password is set."
 _ACCESS_DAMAGED = "The access record is damaged: erase the token with otpfob wipe --factory."
-_HOLD = "Hold the token's button down while asking for a factory wipe."
-
-
-class Reject(Exception):
-    """A request refused with a proto.E_* code and a fixed message."""
-
-    def __init__(self, code, msg=None, extra=None):
-        super().__init__(code)
-        self.code = code
-        self.msg = msg or _MSG.get(code, "Bad argument.")
-        self.extra = extra  # more reply keys (numbers only, never key material)
 
 
 class _Deferred(Exception):
     """The reply comes later (Server.touch_finish)."""
-
-
-def _int(args, name, lo, hi, default=None):
-    v = args.get(name, default)
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo or v > hi:
-        raise Reject(proto.E_ARG, "%s must be an integer from %d to %d." % (name, lo, hi))
-    return v
-
-
-def _text(args, name, limit, default=None, empty=False):
-    v = args.get(name, default)
-    if not isinstance(v, str):
-        raise Reject(proto.E_ARG, "%s must be text." % name)
-    n = len(v.encode())
-    if n > limit or (n == 0 and not empty):
-        raise Reject(proto.E_ARG, "%s must be 1 to %d bytes of UTF-8." % (name, limit))
-    for ch in v:
-        if ord(ch) < 32 or ord(ch) == 127:
-            raise Reject(proto.E_ARG, "%s must not hold control characters." % name)
-    return v
-
-
-_HEX = "0123456789abcdef"
-
-
-def _unhex(text):
-    if len(text) % 2:
-        raise ValueError
-    t = text.lower()
-    out = bytearray(len(t) // 2)
-    for i in range(len(out)):
-        hi = _HEX.find(t[2 * i])
-        lo = _HEX.find(t[2 * i + 1])
-        if hi < 0 or lo < 0:
-            raise ValueError
-        out[i] = (hi << 4) | lo
-    return bytes(out)
-
-
-def _tohex(data):
-    out = ""
-    for b in data:
-        out += _HEX[b >> 4] + _HEX[b & 15]
-    return out
-
-
-def _hexarg(args, name, lo, hi):
-    v = args.get(name)
-    try:
-        if not isinstance(v, str):
-            raise ValueError
-        b = _unhex(v)
-    except ValueError:
-        raise Reject(proto.E_ARG, "%s must be hex." % name)
-    if not lo <= len(b) <= hi:
-        raise Reject(proto.E_ARG, "%s must be %d to %d bytes." % (name, lo, hi))
-    return b
-
-
-def _key(args):
-    # The key comes as Base32 ("secret", as services print it) or as hex
-    # ("key"): exactly one of the two.
-    secret = args.get("secret")
-    hexkey = args.get("key")
-    if (secret is None) == (hexkey is None):
-        raise Reject(proto.E_ARG, "Give the key as either secret (Base32) or key (hex).")
-    try:
-        if secret is not None:
-            if not isinstance(secret, str):
-                raise ValueError
-            key = otp.b32decode(secret)
-        else:
-            if not isinstance(hexkey, str):
-                raise ValueError
-            key = _unhex(hexkey)
-    except ValueError:
-        # The decoder's message can quote the secret: send a fixed one.
-        raise Reject(proto.E_ARG, "The key is not valid Base32 (secret) or hex (key).")
-    if not 1 <= len(key) <= proto.MAX_KEY:
-        raise Reject(proto.E_ARG, "The key must be 1 to %d bytes." % proto.MAX_KEY)
-    return key
 
 
 class Server:
@@ -190,10 +54,9 @@ class Server:
         # button_held() -> bool: is the button down now (factory wipe)?
         self.button_held = button_held
         self._ticks = ticks
-        if access is None:
-            path = getattr(store, "path", _STORE_FILE)
-            access = Access(path[:len(path) - len(_STORE_FILE)], ticks=ticks)
-        self.access = access
+        # The app builds Access beside the store and hands it in; a bare
+        # server (tests, fuzzers) keeps it at the flash root.
+        self.access = access if access is not None else Access(ticks=ticks)
         self.maintenance = False  # set by the app: Ctrl-C left on at boot
         # Per-link state: unlocked, the pending challenge, a deferred reply.
         self.unlocked = False
@@ -201,21 +64,6 @@ class Server:
         self.pending = None  # (id, label) of a code waiting for a press
         self._rid = None
         self._last = ticks()  # last request, for the idle re-lock
-        self._ops = {
-            proto.OP_INFO: self.op_info,
-            proto.OP_LIST: self.op_list,
-            proto.OP_ADD: self.op_add,
-            proto.OP_DELETE: self.op_delete,
-            proto.OP_RENAME: self.op_rename,
-            proto.OP_TIME_GET: self.op_time_get,
-            proto.OP_TIME_SET: self.op_time_set,
-            proto.OP_CODE: self.op_code,
-            proto.OP_WIPE: self.op_wipe,
-            proto.OP_UNLOCK: self.op_unlock,
-            proto.OP_LOCK: self.op_lock,
-            proto.OP_ACCESS_SET: self.op_access_set,
-            proto.OP_ACCESS_CLEAR: self.op_access_clear,
-        }
 
     # ---- framing ----------------------------------------------------------
     def reply(self, rid, result):
@@ -225,7 +73,7 @@ class Server:
 
     def error(self, rid, code, msg=None, extra=None):
         out = {"v": proto.VERSION, "id": rid, "ok": False, "err": code,
-               "msg": msg or _MSG.get(code, "Bad argument.")}
+               "msg": msg or MESSAGES.get(code, "Bad argument.")}
         if extra:
             out.update(extra)
         return (proto.REPLY_TAG + json.dumps(out) + "\n").encode()
@@ -281,16 +129,17 @@ class Server:
             if not isinstance(v, int) or isinstance(v, bool) or v != proto.VERSION:
                 return self.error(rid, proto.E_VERSION)
             op = req.get("op")
-            fn = self._ops.get(op) if isinstance(op, str) else None
-            if fn is None:
+            entry = _OPS.get(op) if isinstance(op, str) else None
+            if entry is None:
                 return self.error(rid, proto.E_OP)
-            allowed = _ARGS[op]
+            allowed, gated, handler = entry
             for k in req:
                 if k not in ("v", "id", "op") and k not in allowed:
                     return self.error(rid, proto.E_ARG, "Unknown argument for this operation.")
-            self._check_access(op, req)
+            if gated:
+                self._check_access(op, req)
             self._rid = rid
-            return self.reply(rid, fn(req))
+            return self.reply(rid, handler(self, req))
         except _Deferred:
             return None
         except Exception as e:
@@ -307,7 +156,8 @@ class Server:
         return self.error(rid, proto.E_INTERNAL)
 
     def _check_access(self, op, args=None):
-        if op not in _GATED or self.unlocked or not self.access.is_set:
+        # Only called for gated ops (see _OPS).
+        if self.unlocked or not self.access.is_set:
             return
         if op == proto.OP_WIPE and args is not None and args.get("factory") is True:
             return  # physical presence instead: see op_wipe
@@ -319,7 +169,7 @@ class Server:
             raise Reject(proto.E_STORE)
 
     def _find(self, args, name="label"):
-        label = _text(args, name, proto.MAX_LABEL)
+        label = text(args, name, proto.MAX_LABEL)
         self._readable()
         i = self.store.find(label)
         if i < 0:
@@ -328,13 +178,13 @@ class Server:
 
     def _describe(self, i):
         s = self.store
-        alg, digits, period, hotp, counter, touch = s.params(i)
-        d = {"label": s.label(i), "issuer": s.issuer(i), "type": "hotp" if hotp else "totp",
-             "algorithm": alg, "digits": digits, "touch": touch}
-        if hotp:
-            d["counter"] = counter
+        p = s.params(i)
+        d = {"label": s.label(i), "issuer": s.issuer(i), "type": "hotp" if p.hotp else "totp",
+             "algorithm": p.algorithm, "digits": p.digits, "touch": p.touch}
+        if p.hotp:
+            d["counter"] = p.counter
         else:
-            d["period"] = period
+            d["period"] = p.period
         return d
 
     # ---- ops ----------------------------------------------------------------
@@ -358,24 +208,24 @@ class Server:
     def op_list(self, args):
         self._readable()
         n = self.store.count()
-        start = _int(args, "start", 0, proto.MAX_ACCOUNTS, 0)
-        limit = _int(args, "limit", 1, proto.MAX_ACCOUNTS, proto.MAX_ACCOUNTS)
+        start = integer(args, "start", 0, proto.MAX_ACCOUNTS, 0)
+        limit = integer(args, "limit", 1, proto.MAX_ACCOUNTS, proto.MAX_ACCOUNTS)
         return {"total": n, "start": start,
                 "accounts": [self._describe(i) for i in range(start, min(n, start + limit))]}
 
     def op_add(self, args):
-        label = _text(args, "label", proto.MAX_LABEL)
-        issuer = _text(args, "issuer", proto.MAX_ISSUER, "", empty=True)
-        key = _key(args)
+        label = text(args, "label", proto.MAX_LABEL)
+        issuer = text(args, "issuer", proto.MAX_ISSUER, "", empty=True)
+        key = key_arg(args)
         alg = args.get("algorithm", "sha1")
         if alg not in proto.ALGORITHMS:
             raise Reject(proto.E_ARG, "algorithm must be one of sha1, sha256, sha512.")
-        digits = _int(args, "digits", proto.MIN_DIGITS, proto.MAX_DIGITS, 6)
-        period = _int(args, "period", proto.MIN_PERIOD, proto.MAX_PERIOD, 30)
+        digits = integer(args, "digits", proto.MIN_DIGITS, proto.MAX_DIGITS, 6)
+        period = integer(args, "period", proto.MIN_PERIOD, proto.MAX_PERIOD, 30)
         kind = args.get("type", "totp")
         if kind not in _TYPES:
             raise Reject(proto.E_ARG, "type must be totp or hotp.")
-        counter = _int(args, "counter", 0, _MAX_COUNTER, 0)
+        counter = integer(args, "counter", 0, MAX_COUNTER, 0)
         touch = args.get("touch", False)
         if not isinstance(touch, bool):
             raise Reject(proto.E_ARG, "touch must be true or false.")
@@ -390,10 +240,10 @@ class Server:
 
     def op_rename(self, args):
         i = self._find(args)
-        new = _text(args, "new", proto.MAX_LABEL)
+        new = text(args, "new", proto.MAX_LABEL)
         issuer = None
         if "issuer" in args:
-            issuer = _text(args, "issuer", proto.MAX_ISSUER, empty=True)
+            issuer = text(args, "issuer", proto.MAX_ISSUER, empty=True)
         self.store.rename(i, new, issuer)
         return {"label": new, "issuer": self.store.issuer(self.store.find(new))}
 
@@ -404,7 +254,7 @@ class Server:
     def op_time_set(self, args):
         from fob.clock import MAX_TIME, MIN_TIME
 
-        t = _int(args, "time", MIN_TIME, MAX_TIME)
+        t = integer(args, "time", MIN_TIME, MAX_TIME)
         _, before = self.clock.peek()
         self.clock.set(t)
         state, now = self.clock.now()
@@ -412,10 +262,10 @@ class Server:
 
     def op_code(self, args):
         i = self._find(args)
-        alg, digits, period, hotp, counter, touch = self.store.params(i)
-        if not hotp and self.clock.now()[0] != proto.CLOCK_OK:
+        p = self.store.params(i)
+        if not p.hotp and self.clock.now()[0] != proto.CLOCK_OK:
             raise Reject(proto.E_CLOCK)  # before asking for a press in vain
-        if touch:
+        if p.touch:
             if self.pending is not None:
                 raise Reject(proto.E_TOUCH, "Another code is waiting for a button press.")
             got = None if self.touch is None else self.touch(self.store.label(i))
@@ -445,19 +295,20 @@ class Server:
             return self._failure(rid, e)
 
     def _code(self, i):
-        alg, digits, period, hotp, counter, _ = self.store.params(i)
-        key = otp.OtpKey(self.store.key(i), alg)
-        if hotp:
-            if counter >= _MAX_COUNTER:
+        p = self.store.params(i)
+        key = otp.OtpKey(self.store.key(i), p.algorithm)
+        if p.hotp:
+            counter = p.counter
+            if counter >= MAX_COUNTER:
                 raise Reject(proto.E_ARG, "The HOTP counter is exhausted.")
-            code = key.hotp(counter, digits)
+            code = key.hotp(counter, p.digits)
             # Persist first: a code is never given out twice.
             self.store.set_counter(i, counter + 1)
             return {"code": code, "counter": counter}
         state, t = self.clock.now()  # again: a touch may have taken seconds
         if state != proto.CLOCK_OK:
             raise Reject(proto.E_CLOCK)
-        return {"code": key.totp(t, digits, period), "time": t, "period": period}
+        return {"code": key.totp(t, p.digits, p.period), "time": t, "period": p.period}
 
     def op_wipe(self, args):
         factory = args.get("factory", False)
@@ -469,7 +320,7 @@ class Server:
         # Physical presence: only someone holding the token can erase a
         # forgotten password (and, with it, every account).
         if self.button_held is None or not self.button_held():
-            raise Reject(proto.E_TOUCH, _HOLD)
+            raise Reject(proto.E_BUTTON)
         self.store.wipe()  # accounts first: a cut in between never leaves them unguarded
         self.access.clear()
         self.lock()
@@ -485,11 +336,11 @@ class Server:
         if "response" not in args and "host_challenge" not in args:
             # Step 1.  A new challenge replaces any earlier one.
             self._challenge = a.challenge()
-            return {"challenge": _tohex(self._challenge), "salt": _tohex(a.salt),
+            return {"challenge": tohex(self._challenge), "salt": tohex(a.salt),
                     "iterations": a.iterations, "retry_ms": a.retry_ms()}
         # Step 2.
-        response = _hexarg(args, "response", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
-        host_challenge = _hexarg(args, "host_challenge", proto.MIN_HOST_CHALLENGE,
+        response = hexarg(args, "response", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
+        host_challenge = hexarg(args, "host_challenge", proto.MIN_HOST_CHALLENGE,
                                  proto.MAX_HOST_CHALLENGE)
         challenge = self._challenge
         if challenge is None:
@@ -505,7 +356,7 @@ class Server:
             raise Reject(proto.E_AUTH, extra={"retry_ms": delay_ms(a.failures)})
         a.succeeded()
         self.unlocked = True
-        return {"proof": _tohex(hmac_sha256(a.key, host_challenge))}
+        return {"proof": tohex(hmac_sha256(a.key, host_challenge))}
 
     def op_lock(self, args):
         self.lock()
@@ -513,9 +364,9 @@ class Server:
 
     def op_access_set(self, args):
         # Gate: only with no password yet, or on an unlocked link.
-        key = _hexarg(args, "key", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
-        salt = _hexarg(args, "salt", proto.MIN_SALT, proto.MAX_SALT)
-        iterations = _int(args, "iterations", proto.MIN_ITERATIONS, proto.MAX_ITERATIONS)
+        key = hexarg(args, "key", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
+        salt = hexarg(args, "salt", proto.MIN_SALT, proto.MAX_SALT)
+        iterations = integer(args, "iterations", proto.MIN_ITERATIONS, proto.MAX_ITERATIONS)
         self.access.set(key, salt, iterations)
         self.unlocked = True  # whoever set it knows it; "lock" ends this
         self._challenge = None
@@ -525,3 +376,26 @@ class Server:
         self.access.clear()
         self.lock()
         return {"access": False}
+
+
+# One entry per operation: (allowed arguments besides v, id and op; gated:
+# refused with E_LOCKED while a password is set and the link is locked;
+# handler).  An argument not listed is refused, so a misspelt option never
+# silently becomes a default.  A wipe with "factory": true passes the gate:
+# it needs the button held instead (op_wipe).
+_OPS = {
+    proto.OP_INFO: ((), False, Server.op_info),
+    proto.OP_LIST: (("start", "limit"), True, Server.op_list),
+    proto.OP_ADD: (("label", "issuer", "secret", "key", "algorithm", "digits", "period",
+                    "type", "counter", "touch"), True, Server.op_add),
+    proto.OP_DELETE: (("label",), True, Server.op_delete),
+    proto.OP_RENAME: (("label", "new", "issuer"), True, Server.op_rename),
+    proto.OP_TIME_GET: ((), False, Server.op_time_get),
+    proto.OP_TIME_SET: (("time",), True, Server.op_time_set),
+    proto.OP_CODE: (("label",), True, Server.op_code),
+    proto.OP_WIPE: (("factory",), True, Server.op_wipe),
+    proto.OP_UNLOCK: (("response", "host_challenge"), False, Server.op_unlock),
+    proto.OP_LOCK: ((), False, Server.op_lock),
+    proto.OP_ACCESS_SET: (("key", "salt", "iterations"), True, Server.op_access_set),
+    proto.OP_ACCESS_CLEAR: ((), True, Server.op_access_clear),
+}

@@ -41,6 +41,11 @@ def _ascii(s, n):
     return out
 
 
+def touch_lines(label):
+    """The "Press button to release code for LABEL" screen's lines."""
+    return MSG_TOUCH + (_ascii(label, COLS),)
+
+
 class UI:
     def __init__(self, display):
         self.d = display  # fob.drivers.ssd1306.SSD1306_I2C or None

@@ -4,4 +4,6 @@ The layering follows ykman/yubikit: `transport` and `session` talk to the
 token and know nothing about the command line; `cli` is a thin click layer.
 """
 
-__version__ = "0.1.0"
+from fob import VERSION as __version__  # the one version number: firmware, host and pyproject.toml
+
+__all__ = ["__version__"]

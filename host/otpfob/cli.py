@@ -9,52 +9,26 @@ before any port is opened, and never printed.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import sys
 import time
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from fob import proto
 
-from . import discover
-from .access_cli import access_group, ensure_unlocked, factory_wipe, password_option, relock
-from .codes import Check, check_code
+from . import __version__, discover
+from .access_cli import access_group, factory_wipe
+from .cli_session import CliState, current, password_option
+from .codes import Check
 from .errors import CliError, InputError, OtpfobError, TokenError
 from .session import AccountInfo, Session
-from .transport import SerialTransport
 from .uri import HOTP, TOTP, Account, check_algorithm, check_digits, check_label, check_period, decode_secret, parse_uri
 
+LOG_LEVELS = ["debug", "info", "warning", "error"]
 MAX_JUMP = 300  # seconds `time --set` may move a trusted clock without --force
-
-
-class _State:
-    """Per-invocation state: the port option and a lazily opened session."""
-
-    def __init__(self, port: str | None, password: str | None = None) -> None:
-        self.port = port
-        self.password = password  # --password / $OTPFOB_PASSWORD; None: prompt when locked
-        self._session: Session | None = None
-        self._access_checked = False
-        self._relock = False
-
-    def session(self, *, unlock: bool = True) -> Session:
-        """The session; unless unlock=False, unlocked first if the token has a password."""
-        if self._session is None:
-            port = self.port or discover.find_port()
-            self._session = Session(SerialTransport(port))
-        if unlock and not self._access_checked:
-            self._access_checked = True
-            self._relock = ensure_unlocked(self._session, self.password)
-        return self._session
-
-    def close(self) -> None:
-        if self._session is not None:
-            if self._relock:
-                relock(self._session)  # end the unlocked state with the command
-            self._session.close()
-            self._session = None
 
 
 class _Group(click.Group):
@@ -86,21 +60,45 @@ class _Group(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _state() -> _State:
-    return click.get_current_context().find_object(_State)  # type: ignore[return-value]
+def setup_logging(level: str | None) -> None:
+    """Send the otpfob loggers to stderr: at ``level``, else debug with
+    OTPFOB_DEBUG set, else warnings only."""
+    if level is None:
+        level = "debug" if os.environ.get("OTPFOB_DEBUG") else "warning"
+    logger = logging.getLogger("otpfob")
+    logger.setLevel(level.upper())
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("otpfob: %(levelname)s: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to sys.stderr as it is when a record comes (click's test runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def _session() -> Session:
-    return _state().session()
+    return current().session()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--port", "-p", envvar="OTPFOB_PORT", metavar="PORT",
               help="Serial port of the token (default: $OTPFOB_PORT, else found on USB).")
 @password_option
-@click.version_option(package_name="otpfob", prog_name="otpfob")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default=None,
+              help="Log the host library's work to stderr: debug shows one line per request, never a secret"
+                   " (default: warning; OTPFOB_DEBUG=1 means debug).")
+@click.version_option(__version__, prog_name="otpfob")
 @click.pass_context
-def main(ctx: click.Context, port: str | None, password: str | None) -> None:
+def main(ctx: click.Context, port: str | None, password: str | None, log_level: str | None) -> None:
     """Provision and manage an otpfob TOTP/HOTP hardware token.
 
     \b
@@ -110,7 +108,8 @@ def main(ctx: click.Context, port: str | None, password: str | None) -> None:
       otpfob time --set
       OTPFOB_PASSWORD=... otpfob list
     """
-    state = _State(port, password)
+    setup_logging(log_level)
+    state = CliState(port, password)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -146,20 +145,8 @@ def _find(accounts: list[AccountInfo], label: str) -> AccountInfo:
     raise TokenError(proto.E_NOT_FOUND, f"There is no account labelled {label!r} on the token; see `otpfob list`.")
 
 
-def _verify(session: Session, acct: Account, *, say: Callable[[str], None]) -> Check:
-    """Ask the token for the account's code and compare it with the host's reference."""
-    if acct.touch:
-        say("Press the button on the token to release the code for the check.")
-    host_before = time.time()
-    got = session.code(acct.label, touch=acct.touch)
-    host_after = time.time()
-    host_now = int((host_before + host_after) / 2)
-    token_time = got.time
-    if acct.type == TOTP and token_time is None:
-        token_time = session.time_get().unix
-        if token_time is None:
-            raise CliError("The token's clock is not set; set it with `otpfob time --set`.")
-    return check_code(acct, got.code, token_time=token_time or 0, host_time=host_now, counter=got.counter)
+def _ask_touch() -> None:
+    click.echo("Press the button on the token to release the code for the check.", err=True)
 
 
 def _report(acct: Account, result: Check, mismatch: str) -> None:
@@ -265,7 +252,7 @@ def provision(secret: str | None, uri: str | None, label: str | None, issuer: st
     session.add(acct)
     click.echo(f"Added {acct.label!r}" + (f" ({acct.issuer})" if acct.issuer else "") + " to the token.")
     try:
-        result = _verify(session, acct, say=lambda s: click.echo(s, err=True))
+        result = session.verify(acct, on_touch=_ask_touch)
     except TokenError as exc:
         if exc.code != proto.E_TOUCH:
             raise
@@ -295,7 +282,7 @@ def list_() -> None:
                      f"{a.period} s" if a.type == TOTP else "-", "yes" if a.touch else "no"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
 
 
 @main.command()
@@ -348,7 +335,7 @@ def time_(set_: bool, force: bool) -> None:
       otpfob time --set
       otpfob time --set --force
     """
-    session = _state().session(unlock=set_)  # reading the clock is never locked
+    session = current().session(unlock=set_)  # reading the clock is never locked
     tok = session.time_get()
     host = int(time.time())
     click.echo(f"Token clock: {_utc(tok.unix)} ({tok.clock})")
@@ -413,7 +400,7 @@ def verify(secret: str | None, uri: str | None, label: str | None) -> None:
                    digits=info.digits, period=info.period, counter=info.counter or 0, touch=info.touch)
     if from_uri is not None and (from_uri.type, from_uri.algorithm, from_uri.digits) != (info.type, info.algorithm, info.digits):
         click.echo("Warning: the URI's type, algorithm or digits differ from the token's account.", err=True)
-    _report(acct, _verify(session, acct, say=lambda s: click.echo(s, err=True)),
+    _report(acct, session.verify(acct, on_touch=_ask_touch),
             f"The token's code for {acct.label!r} does not match this secret at the token's time or at this"
             f" computer's; check the secret, or delete the account and provision it again.")
 
@@ -445,7 +432,7 @@ def info() -> None:
     Example:
       otpfob --port /dev/ttyACM0 info
     """
-    session = _state().session(unlock=False)  # info is never locked
+    session = current().session(unlock=False)  # info is never locked
     i = session.info()
     click.echo(f"Port:        {session.transport.port}")
     click.echo(f"Firmware:    {i.version} (protocol {i.protocol})")
@@ -462,16 +449,14 @@ def info() -> None:
     click.echo(f"Clock:       {clock}")
     click.echo(f"Accounts:    {i.accounts} of {i.capacity}" + ("" if i.store == proto.STORE_OK else f" (store {i.store})"))
     click.echo(f"Free memory: {'unknown' if i.free is None else f'{i.free} bytes'}")
-    extra = dict(i.extra)
-    if extra.pop("access", False):
-        state = "unlocked" if extra.pop("unlocked", False) else "locked"
+    if i.access:
+        state = "unlocked" if i.unlocked else "locked"
         click.echo(f"Access:      password set ({state} for this connection)")
     else:
-        extra.pop("unlocked", None)
         click.echo("Access:      no password")
-    if extra.pop("maintenance", False):
+    if i.maintenance:
         click.echo("Maintenance: powered on with the button held; Ctrl-C on its USB serial is on")
-    for k, v in sorted(extra.items()):
+    for k, v in sorted(i.extra.items()):
         click.echo(f"{(k.replace('_', ' ').capitalize() + ':'):<12} {v}")
 
 
@@ -491,7 +476,7 @@ def wipe(yes: bool, factory: bool) -> None:
       otpfob wipe --factory
     """
     if factory:
-        factory_wipe(_state().session(unlock=False), yes=yes)
+        factory_wipe(current().session(unlock=False), yes=yes)
         return
     session = _session()
     n = session.info().accounts
@@ -523,7 +508,7 @@ def deploy(board: str, build_only: bool) -> None:
     click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
     if build_only:
         return
-    state = _state()
+    state = current()
     port = state.port or discover.find_port()
     _deploy.copy(out, port, progress=click.echo)
     version = _deploy.reset_and_check(port, progress=click.echo)

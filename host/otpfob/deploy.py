@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import fob
 
+from . import paths
 from .errors import CliError, TransportError
 from .session import Session
 from .transport import SerialTransport
@@ -37,15 +38,6 @@ Progress = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
-
-
-def firmware_dir() -> Path:
-    """The firmware tree: the directory holding the `fob` package and main.py."""
-    return Path(fob.__file__).resolve().parent.parent
-
-
-def repo_dir() -> Path:
-    return firmware_dir().parent
 
 
 @dataclass
@@ -67,14 +59,14 @@ def build(board: str, *, out_dir: Path | None = None, progress: Progress = _quie
         raise CliError("The sim board runs in the emulator, not on hardware; start it with `otpfob sim`.")
     if board not in ARCH:
         raise CliError(f"Unknown board {board!r}; choose one of {', '.join(sorted(ARCH))}.")
-    fw = firmware_dir()
-    board_file = repo_dir() / "boards" / f"{board}.py"
+    fw = paths.FIRMWARE
+    board_file = paths.BOARDS / f"{board}.py"
     main_py = fw / "main.py"
     for needed in (board_file, main_py):
         if not needed.is_file():
             raise CliError(f"The firmware file {needed.name} is missing from this otpfob checkout; deploy from a complete source tree.")
     arch = ARCH[board]
-    root = out_dir or repo_dir() / "build" / "deploy" / board
+    root = out_dir or paths.BUILD / "deploy" / board
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)

@@ -7,8 +7,8 @@ to do. `--port` / `OTPFOB_PORT` always win over discovery.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from serial.tools import list_ports
 

@@ -3,20 +3,29 @@
 This is the library layer (like yubikit under ykman): no click, no printing.
 Error replies become `TokenError(code, sentence)` with `code` from
 `fob.proto.E_*`, so callers can branch on it and show the sentence as is.
+The session owns access control too (`unlock`, `lock`, `set_access`,
+`clear_access`, `factory_wipe`), as yubikit's OathSession does; the key
+derivation and MACs are in `otpfob.access`.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fob import proto
 
+from . import access
+from .codes import Check, check_code
 from .errors import TokenError, TransportError
-from .uri import Account
+from .uri import TOTP, Account
 
 CODE_TIMEOUT = 3.0
 TOUCH_TIMEOUT = 20.0  # a touch account waits for a press (the firmware gives up after 15 s)
+UNLOCK_TIMEOUT = 5.0  # the token writes its failure counter to flash before it answers
 LIST_PAGE = 25
 
 
@@ -40,6 +49,9 @@ class Info:
     clock_jump: int = 0  # seconds the clock jumped, when clock == CLOCK_JUMPED
     capacity: int = proto.MAX_ACCOUNTS
     store: str = proto.STORE_OK
+    access: bool = False  # an access password is set
+    unlocked: bool = True  # this link may use the gated ops now (True when no password is set)
+    maintenance: bool = False  # powered on with the button held (Ctrl-C on)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -83,6 +95,7 @@ def _sentence(code: str, msg: str, context: str = "") -> str:
         proto.E_AUTH: "The access password is wrong.",
         proto.E_THROTTLED: "Too many wrong passwords were tried; wait and try again.",
         proto.E_TOUCH: "No button press came on the token in time; press the button when asked.",
+        proto.E_BUTTON: "The token's button was not held down; hold it while you run `otpfob wipe --factory` again.",
         proto.E_HW: "A part of the token (clock or display) failed; check its wiring.",
         proto.E_VERSION: "The token speaks another protocol version; update its firmware with `otpfob deploy`.",
         proto.E_OP: "The token's firmware does not know this command; update it with `otpfob deploy`.",
@@ -103,7 +116,7 @@ class Session:
     def close(self) -> None:
         self.transport.close()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -137,8 +150,9 @@ class Session:
     def info(self) -> Info:
         r = self._call(proto.OP_INFO)
         known = ("v", "id", "ok", "version", "board", "clock", "accounts", "free", "proto", "time",
-                 "clock_jump", "capacity", "store")
+                 "clock_jump", "capacity", "store", "access", "unlocked", "maintenance")
         t = r.get("time")
+        password_set = bool(r.get("access", False))
         self._info = Info(
             version=str(r.get("version", "?")),
             board=str(r.get("board", "?")),
@@ -150,6 +164,9 @@ class Session:
             clock_jump=int(r.get("clock_jump") or 0),
             capacity=int(r.get("capacity", proto.MAX_ACCOUNTS)),
             store=str(r.get("store", proto.STORE_OK)),
+            access=password_set,
+            unlocked=bool(r.get("unlocked", not password_set)),
+            maintenance=bool(r.get("maintenance", False)),
             extra={k: v for k, v in r.items() if k not in known},
         )
         return self._info
@@ -232,29 +249,107 @@ class Session:
     def wipe(self) -> None:
         self._call(proto.OP_WIPE)
 
-    # -- access control (the work is in otpfob.access) --------------------
+    def verify(self, acct: Account, *, on_touch: Callable[[], None] | None = None) -> Check:
+        """Ask the token for ``acct``'s code and compare it with the host's reference.
 
-    def unlock(self, password: str) -> None:
-        from .access import unlock
+        For a touch account ``on_touch()`` is called first (to ask for the
+        press). The code is checked at the token's own time, and the skew to
+        this computer's clock is measured around the request.
+        """
+        if acct.touch and on_touch is not None:
+            on_touch()
+        host_before = time.time()
+        got = self.code(acct.label, touch=acct.touch)
+        host_after = time.time()
+        host_now = int((host_before + host_after) / 2)
+        token_time = got.time
+        if acct.type == TOTP and token_time is None:
+            token_time = self.time_get().unix
+            if token_time is None:
+                raise TokenError(proto.E_CLOCK, "The token's clock is not set; set it with `otpfob time --set`.")
+        return check_code(acct, got.code, token_time=token_time or 0, host_time=host_now, counter=got.counter)
 
-        unlock(self, password)
+    # -- access control (docs/security.md) ----------------------------------
+
+    def unlock(self, password: str, *, wait: float = 0, on_wait: Callable[[float], None] | None = None) -> None:
+        """Unlock the token's gated operations for this link.
+
+        Step 1 fetches the token's one-time challenge (with the salt and the
+        iteration count); step 2 answers it with HMAC(key, challenge) and sends
+        a challenge of our own, whose answer the token must prove. A token
+        that throttles for at most ``wait`` seconds is waited for (after
+        ``on_wait(seconds)``) instead of refused.
+        Raises TokenError: E_AUTH (wrong password), E_THROTTLED (with
+        ``extra["retry_ms"]``), or E_AUTH when the token fails its proof.
+        """
+        r = self._call(proto.OP_UNLOCK)
+        challenge = _hex(r, "challenge", 8, 64)
+        salt = _hex(r, "salt", proto.MIN_SALT, proto.MAX_SALT)
+        iterations = r.get("iterations")
+        if not isinstance(iterations, int) or not proto.MIN_ITERATIONS <= iterations <= proto.MAX_ITERATIONS:
+            raise TokenError(proto.E_INTERNAL, "The token's unlock reply has no valid iteration count; update its firmware.")
+        key = access.derive_key(password, salt, iterations)  # the slow part, done while the token's delay runs
+        retry = r.get("retry_ms", 0)
+        if isinstance(retry, int) and retry > 0:
+            if retry > wait * 1000:
+                raise TokenError(proto.E_THROTTLED, _wait_sentence(retry), retry_ms=retry)
+            if on_wait is not None:
+                on_wait(retry / 1000)
+            time.sleep(retry / 1000)
+        host_challenge = os.urandom(access.HOST_CHALLENGE_LEN)
+        try:
+            r = self._call(
+                proto.OP_UNLOCK,
+                {"response": access.mac(key, challenge).hex(), "host_challenge": host_challenge.hex()},
+                timeout=UNLOCK_TIMEOUT,
+            )
+        except TokenError as exc:
+            if exc.code == proto.E_THROTTLED:
+                retry_ms = exc.extra.get("retry_ms", 1000)
+                raise TokenError(exc.code, _wait_sentence(retry_ms if isinstance(retry_ms, int) else 1000),
+                                 **exc.extra) from None
+            raise
+        proof = _hex(r, "proof", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
+        if not access.proof_ok(key, host_challenge, proof):
+            raise TokenError(proto.E_AUTH, "The token could not prove that it knows the access password, so it is not"
+                             " the token you set it on; nothing was sent to it.")
 
     def lock(self) -> None:
-        from .access import lock
+        """End this link's unlocked state (the token also locks after 60 s idle)."""
+        self._call(proto.OP_LOCK)
 
-        lock(self)
+    def set_access(self, password: str, *, iterations: int = access.ITERATIONS) -> None:
+        """Set (or, on an unlocked link, change) the access password.
 
-    def set_access(self, password: str) -> None:
-        from .access import set_access
-
-        set_access(self, password)
+        The derived key crosses the wire this once, like YubiKey's SET CODE;
+        the password itself never does. The link stays unlocked until `lock`.
+        """
+        salt = os.urandom(access.SALT_LEN)
+        key = access.derive_key(password, salt, iterations)
+        self.handshake()  # never send a key to something that is not otpfob firmware
+        self._call(proto.OP_ACCESS_SET, {"key": key.hex(), "salt": salt.hex(), "iterations": iterations})
 
     def clear_access(self) -> None:
-        from .access import clear_access
+        """Remove the access password (the link must be unlocked)."""
+        self._call(proto.OP_ACCESS_CLEAR)
 
-        clear_access(self)
+    def factory_wipe(self) -> None:
+        """Erase every account AND the access password; needs the token's button held down."""
+        self._call(proto.OP_WIPE, {"factory": True})
 
-    def wipe_factory(self) -> None:
-        from .access import factory_wipe
 
-        factory_wipe(self)
+def _hex(reply: dict[str, Any], name: str, lo: int, hi: int) -> bytes:
+    """A hex field of an unlock reply, checked, or a one-sentence error."""
+    try:
+        value = bytes.fromhex(str(reply[name]))
+    except (KeyError, ValueError):
+        value = b""
+    if not lo <= len(value) <= hi:
+        raise TokenError(proto.E_INTERNAL, f"The token's unlock reply has no valid {name}; update its firmware.")
+    return value
+
+
+def _wait_sentence(ms: int) -> str:
+    seconds = max(1, (int(ms) + 999) // 1000)
+    return (f"Too many wrong access passwords were tried; the token accepts the next try in {seconds} s"
+            " (the wait doubles with each wrong one).")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import sys
 import time
 from typing import Any
@@ -28,6 +29,10 @@ try:
     _PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
 except ImportError:  # Windows
     _PORT_ERRORS = (serial.SerialException, OSError)
+
+log = logging.getLogger(__name__)
+
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*_PORT_ERRORS, ValueError)
 
 DEFAULT_TIMEOUT = 3.0  # seconds to wait for a reply; a token answers in milliseconds
 _POLL = 0.02  # serial read timeout per poll, so the overall deadline stays accurate
@@ -78,6 +83,7 @@ class SerialTransport:
         self._serial: serial.Serial | None = None
         self._next_id = 1
         self._buf = bytearray()
+        self._first_id = self._next_id
 
     # -- connection -------------------------------------------------------
 
@@ -93,7 +99,7 @@ class SerialTransport:
         ser.exclusive = True
         try:
             ser.open()
-        except (*_PORT_ERRORS, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             raise _open_error(self.port, exc) from None
         self._serial = ser
 
@@ -105,7 +111,7 @@ class SerialTransport:
                 pass  # the device may already be gone; nothing left to release
             self._serial = None
 
-    def __enter__(self) -> "SerialTransport":
+    def __enter__(self) -> SerialTransport:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,16 +136,28 @@ class SerialTransport:
         if len(line) > proto.MAX_LINE:
             # The token would refuse it; say so here without echoing the line (it may hold a secret).
             raise TransportError(f"The {op} request is too long for the token's {proto.MAX_LINE}-byte line limit.", self.port)
+        # Names only, never values: the arguments may hold a key or a password's MAC.
+        log.debug("%s: request %d %s (%s; %d bytes)", self.port, req_id, op,
+                  ",".join(sorted(args)) if args else "no arguments", len(line))
+        started = time.monotonic()
         try:
             # Replies to earlier, abandoned requests and boot noise are stale now.
             self._serial.reset_input_buffer()
             self._buf.clear()
+            if req_id == self._first_id:
+                # End whatever partial line another program left in the
+                # token's line buffer (mpremote's Ctrl-C, a terminal): that
+                # garbage gets its own bad_frame reply, not ours.
+                self._serial.write(b"\n")
             self._serial.write(line)
             self._serial.flush()
         except _PORT_ERRORS:
             self.close()
             raise self._gone() from None
-        return self._read_reply(req_id, self.timeout if timeout is None else timeout)
+        reply = self._read_reply(req_id, self.timeout if timeout is None else timeout)
+        log.debug("%s: reply %d %s in %.0f ms", self.port, req_id,
+                  "ok" if reply.get("ok") else "error %s" % reply.get("err"), (time.monotonic() - started) * 1000)
+        return reply
 
     def _gone(self) -> TransportError:
         return TransportError(
@@ -162,6 +180,7 @@ class SerialTransport:
             if len(self._buf) > _MAX_NOISE:
                 self._buf.clear()
             if time.monotonic() >= deadline:
+                log.debug("%s: no reply %d within %.1f s", self.port, req_id, timeout)
                 raise _no_firmware(self.port)
             try:
                 waiting = self._serial.in_waiting

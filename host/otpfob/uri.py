@@ -36,7 +36,7 @@ class Account:
     counter: int = 0
     touch: bool = False
 
-    def check(self) -> "Account":
+    def check(self) -> Account:
         """Raise InputError unless the token can hold this account as it is."""
         check_label(self.label)
         if len(self.issuer.encode()) > proto.MAX_ISSUER:
@@ -138,11 +138,11 @@ def parse_uri(text: str) -> Account:
         raise InputError(f"The URI's type must be totp or hotp, not {parts.netloc!r}.")
 
     params: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        key = key.strip().lower()
-        if key in params:
-            raise InputError(f"The URI gives {key} more than once.")
-        params[key] = value
+    for raw_name, value in parse_qsl(parts.query, keep_blank_values=True):
+        name = raw_name.strip().lower()
+        if name in params:
+            raise InputError(f"The URI gives {name} more than once.")
+        params[name] = value
 
     # Label "issuer:account". As pyotp does, split on a literal colon before
     # unquoting, so an encoded %3A inside a name stays part of it. Some

@@ -21,8 +21,9 @@ from pathlib import Path
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
-REPO = Path(__file__).resolve().parents[3]
-DEFAULT_ELF = REPO / "build" / "qemu" / "firmware.elf"
+from otpfob import paths
+
+DEFAULT_ELF = paths.BUILD / "qemu" / "firmware.elf"
 
 # Runs on the board: a RAM filesystem mounted at "/", writable enough for
 # mpremote's fs mkdir/cp (open 'wb' + write) and for the import system
@@ -138,7 +139,7 @@ class QemuBoard:
         self._t: SerialTransport | None = None
         self.port: str | None = None
 
-    def __enter__(self) -> "QemuBoard":
+    def __enter__(self) -> QemuBoard:
         self.start()
         return self
 
@@ -259,7 +260,7 @@ class QemuBoard:
         self.exec("_ramfs.files.clear()")
 
 
-def core_files(firmware: Path = REPO / "firmware") -> list[Path]:
+def core_files(firmware: Path = paths.FIRMWARE) -> list[Path]:
     """The OTP core's modules: all the M0 tier and the benchmark load."""
     fob = firmware / "fob"
     return [fob / "__init__.py", fob / "otp.py", fob / "sha.py", *sorted(fob.glob("fast*.py"))]

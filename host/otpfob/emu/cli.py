@@ -14,12 +14,32 @@ from .ds3231 import Clock
 from .token import REPO, EmulatedToken, EmulatorError
 
 
-def default_flash() -> Path:
-    """build/sim-flash in a source checkout, else a per-user folder."""
+def default_flash(board: str = "sim") -> Path:
+    """build/sim-flash (pico-flash) in a source checkout, else a per-user folder."""
+    name = "sim-flash" if board == "sim" else "%s-flash" % board
     if (REPO / "firmware" / "main.py").exists() and os.access(REPO, os.W_OK):
-        return REPO / "build" / "sim-flash"
+        return REPO / "build" / name
     base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "otpfob" / "sim-flash"
+    return base / "otpfob" / name
+
+
+# A frozen DS3231 beside running ticks looks like a jumped clock to the
+# firmware after 5 s (fob.clock); the frozen emulated Pico's board file
+# allows 10 minutes, as boards/sim.py does for the Unix-port token.
+FROZEN_BOARD = {"CLOCK_JUMP_MS": 600_000}
+
+
+def _make_token(board: str, flash: Path, clock: Clock, rtc_set: bool):
+    if board == "sim":
+        return EmulatedToken(flash, clock=clock, rtc_set=rtc_set)
+    from .rp2.image import deployed_image
+    from .rp2.pico import FLASH_FILE, EmulatedPico
+
+    image = None
+    if not (flash / FLASH_FILE).exists():
+        image = deployed_image(board, progress=lambda m: click.echo(m, err=True),
+                               board_extra=FROZEN_BOARD if clock.frozen else None)
+    return EmulatedPico(flash, clock=clock, rtc_set=rtc_set, image=image)
 
 
 def _interrupt(*_args) -> None:
@@ -33,11 +53,12 @@ def run_sim(
     unix_time: float | None = None,
     freeze: bool = False,
     rtc_unset: bool = False,
+    board: str = "sim",
 ) -> None:
     """Start the emulated token, print its port, draw it until Ctrl-C."""
     clock = Clock(unix_time, frozen=freeze)
-    token = EmulatedToken(Path(flash) if flash else default_flash(), clock=clock,
-                          rtc_set=not rtc_unset)
+    token = _make_token(board, Path(flash) if flash else default_flash(board), clock,
+                        not rtc_unset)
     # SIGTERM ends the loop like Ctrl-C, so the PNG and the pty are tidied.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -56,6 +77,10 @@ def run_sim(
 
 
 @click.command("sim")
+@click.option("--board", type=click.Choice(["sim", "pico"]), default="sim", show_default=True,
+              metavar="NAME",
+              help="sim: the firmware under MicroPython's Unix port.  pico: the real rp2 "
+                   "MicroPython in an emulated RP2040 (rp2040js), otpfob deployed on it.")
 @click.option("--headless", is_flag=True, help="Do not draw the screen (CI, scripts).")
 @click.option("--snapshot", type=click.Path(dir_okay=False),
               help="Write the screen to this PNG when it changes (at most 1/s) and on exit.")
@@ -67,20 +92,24 @@ def run_sim(
 @click.option("--freeze", is_flag=True, help="Stop the emulated RTC (at --time, or now).")
 @click.option("--rtc-unset", is_flag=True,
               help="Start with a new RTC: oscillator-stop flag set, so the clock must be set.")
-def sim_command(headless, snapshot, flash, unix_time, freeze, rtc_unset):
-    """Run the emulated token: the real firmware under MicroPython's Unix port.
+def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset):
+    """Run an emulated token: the real firmware under MicroPython's Unix port,
+    or (--board pico) on the real rp2 MicroPython in an emulated RP2040.
 
     It prints the serial port to use with --port, then draws the OLED.
     Any key is the button; hold a key for a long press; q quits.
+    The emulated Pico keeps its whole 2 MB flash as flash.bin in --flash;
+    the first start deploys otpfob onto it with `otpfob deploy`.
 
     \b
     Examples:
       otpfob sim
       otpfob sim --headless --snapshot screen.png
       otpfob sim --flash /tmp/fob --time 1800000000 --freeze
+      otpfob sim --board pico --headless --flash /tmp/pico
     """
     try:
-        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset)
+        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset, board)
     except EmulatorError as e:
         raise click.ClickException(str(e)) from None
 

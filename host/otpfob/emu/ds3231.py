@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import threading
 import time
+from typing import Callable
 
 ADDR = 0x68
 NREGS = 0x13
@@ -47,14 +48,20 @@ def unbcd(b: int) -> int:
 
 
 class Clock:
-    """The RTC's oscillator: real time plus an offset, or frozen."""
+    """The RTC's oscillator: real time plus an offset, or frozen.
 
-    def __init__(self, unix: float | None = None, frozen: bool = False) -> None:
+    ``source`` is the time base it counts: the host's wall clock by default,
+    an emulator's emulated seconds for the emulated Pico.
+    """
+
+    def __init__(self, unix: float | None = None, frozen: bool = False,
+                 source: Callable[[], float] = time.time) -> None:
+        self._source = source
         self._lock = threading.Lock()
         self._offset = 0.0
         self._frozen: float | None = None
         if frozen:
-            self._frozen = float(time.time() if unix is None else unix)
+            self._frozen = float(self._source() if unix is None else unix)
         elif unix is not None:
             self.set(unix)
 
@@ -62,7 +69,7 @@ class Clock:
         with self._lock:
             if self._frozen is not None:
                 return self._frozen
-            return time.time() + self._offset
+            return self._source() + self._offset
 
     def set(self, unix: float) -> None:
         """Jump to ``unix``; stays frozen if frozen, else keeps running."""
@@ -70,7 +77,7 @@ class Clock:
             if self._frozen is not None:
                 self._frozen = float(unix)
             else:
-                self._offset = unix - time.time()
+                self._offset = unix - self._source()
 
     def freeze(self, unix: float | None = None) -> None:
         """Stop time (at ``unix`` if given, else where it is now)."""
@@ -82,7 +89,7 @@ class Clock:
         """Let a frozen clock run again from where it stands."""
         with self._lock:
             if self._frozen is not None:
-                self._offset = self._frozen - time.time()
+                self._offset = self._frozen - self._source()
                 self._frozen = None
 
     @property
@@ -223,16 +230,21 @@ class DS3231:
 
     def i2c_read(self, n: int) -> bytes:
         with self.lock:
-            self._start()
-            out = bytearray()
-            for _ in range(n):
-                p = self.pointer
-                out.append(self._snapshot[p] if p < 7 else self.regs[p])
-                self.pointer = (p + 1) % NREGS
-                if self.pointer == 0:
-                    # Pointer rolled over to 00h: buffers resynchronise.
-                    self._start()
-            return bytes(out)
+            return bytes(self.i2c_read_byte(k == 0) for k in range(n))
+
+    def i2c_read_byte(self, first: bool) -> int:
+        """One byte of a read transaction, for a bus that moves bytes one
+        at a time (the emulated Pico); ``first`` is the byte after START."""
+        with self.lock:
+            if first:
+                self._start()
+            p = self.pointer
+            value = self._snapshot[p] if p < 7 else self.regs[p]
+            self.pointer = (p + 1) % NREGS
+            if self.pointer == 0:
+                # Pointer rolled over to 00h: buffers resynchronise.
+                self._start()
+            return value
 
     def now(self) -> float:
         return self.clock.now()

