@@ -8,11 +8,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QEMU_ELF := build/qemu/firmware.elf
 RP2_READY := build/rp2/.ready
+PICO_UF2 := build/firmware-pico/otpfob-pico.uf2
 # Four workers on two cores: much of the suite waits on emulated tokens and
 # boards (real-time button holds, throttle delays, restarts), not the CPU.
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 
-.PHONY: all venv lint emulators test demo bench bench-host fuzz screenshots clean
+.PHONY: all venv lint emulators firmware-pico bench-rp2-deploy test demo bench bench-host fuzz screenshots clean
 
 all: test
 
@@ -35,12 +36,22 @@ $(QEMU_ELF):
 $(RP2_READY): $(wildcard host/otpfob/emu/rp2/rom/*) host/otpfob/emu/rp2/manifest.py host/otpfob/emu/rp2/package-lock.json
 	@mkdir -p build; sh host/tools/build_rp2.sh 2>build/rp2-build.log || { tail -3 build/rp2-build.log; echo "emulated Pico not available: see build/rp2-build.log"; }
 
+# The Pico image with otpfob frozen in (`otpfob deploy --board pico --image`):
+# the same Debian sources as the emulated Pico, built in build/firmware-pico/,
+# the .uf2 made by picotool from Debian's source.  tests/test_rp2_deploy.py
+# flashes it into the emulated Pico.
+firmware-pico: $(PICO_UF2)
+
+$(PICO_UF2): $(RP2_READY) $(shell find firmware -name '*.py') host/tools/manifest_pico.py host/tools/build_firmware_pico.sh
+	@mkdir -p build; sh host/tools/build_firmware_pico.sh 2>build/firmware-pico.log || { tail -3 build/firmware-pico.log; echo "Pico image not available: see build/firmware-pico.log"; }
+
 # ruff and mypy on the host package (configured in pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check host/otpfob
+	$(VENV)/bin/ruff format --check host/otpfob
 	$(VENV)/bin/mypy
 
-test: venv emulators
+test: venv emulators firmware-pico
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: venv
@@ -49,6 +60,10 @@ demo: venv
 # Instructions and heap per code on the emulated Cortex-M0 (docs/benchmarks.md).
 bench: venv emulators
 	$(PY) host/tools/bench.py
+
+# Free heap and boot time, .mpy deploy against the frozen image (docs/benchmarks.md).
+bench-rp2-deploy: venv emulators firmware-pico
+	$(PY) host/tools/bench_rp2_deploy.py
 
 # `otpfob provision` wall time against the emulated token (docs/benchmarks-host.md).
 bench-host: venv

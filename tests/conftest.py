@@ -7,6 +7,7 @@ with a one-line reason on a developer's machine, and fails under CI=true.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -118,6 +119,58 @@ def m0():
     board.stop()
 
 
+# -- the emulated token (the Unix port) -----------------------------------------
+def start_token(flash, *, freeze: int | None = None, before_start=None, ready: bool = True, **kwargs):
+    """Start an EmulatedToken(flash, **kwargs), its emulated clock frozen at
+    `freeze` if given and `before_start(tok)` called first (to take a part
+    out, say), and (`ready`) wait until its firmware answers. The caller
+    stops it; tests use the `make_token` fixture, which does."""
+    from otpfob.emu import EmulatedToken
+
+    tok = EmulatedToken(flash, **kwargs)
+    if freeze is not None:
+        tok.clock.freeze(freeze)
+    if before_start is not None:
+        before_start(tok)
+    tok.start()
+    if ready:
+        try:
+            tok.wait_ready()
+        except BaseException:
+            tok.stop()
+            raise
+    return tok
+
+
+@contextlib.contextmanager
+def running_token(flash, **kwargs):
+    """start_token() for a block (module-scoped fixtures): stopped on exit."""
+    tok = start_token(flash, **kwargs)
+    try:
+        yield tok
+    finally:
+        tok.stop()
+
+
+@pytest.fixture
+def make_token(tmp_path):
+    """make_token(**kwargs): a started, answering EmulatedToken (see
+    start_token), its flash in tmp_path ("flash", then "flash1", ...) unless
+    `flash` is given; every token made is stopped after the test."""
+    made = []
+
+    def make(*, flash=None, **kwargs):
+        if flash is None:
+            flash = tmp_path / ("flash%d" % len(made) if made else "flash")
+        tok = start_token(flash, **kwargs)
+        made.append(tok)
+        return tok
+
+    yield make
+    for tok in made:
+        tok.stop()
+
+
 # -- the secret scan (tests/test_rel_secrets.py; otpfob.emu.leakscan) --------
 @pytest.fixture(scope="session", autouse=True)
 def _secret_scan():
@@ -154,16 +207,30 @@ def pico_image():
     return deployed_image("pico")
 
 
+@pytest.fixture(scope="session")
+def pico_frozen_image():
+    """The flash of a Pico given `otpfob deploy --image` (otpfob frozen into
+    the firmware by `make firmware-pico`), cached like pico_image."""
+    require_rp2()
+    from otpfob.deploy import IMAGE
+    from otpfob.emu.rp2.image import deployed_image
+
+    if not IMAGE.is_file():
+        unavailable("the Pico image is not built (make firmware-pico)")
+    return deployed_image("pico", frozen=True)
+
+
 @pytest.fixture
-def make_pico(pico_image, tmp_path):
-    """Start emulated Picos booted from the deployed image; stopped after the test."""
+def make_pico(pico_image, tmp_path, request):
+    """Start emulated Picos booted from the deployed image (``frozen=True``:
+    the frozen-firmware image); stopped after the test."""
     from otpfob.emu.rp2.pico import EmulatedPico
 
     made = []
 
-    def make(*, ready: bool = True, **kwargs):
+    def make(*, ready: bool = True, frozen: bool = False, **kwargs):
         kwargs.setdefault("rtc_set", True)
-        kwargs.setdefault("image", pico_image)
+        kwargs.setdefault("image", request.getfixturevalue("pico_frozen_image") if frozen else pico_image)
         pico = EmulatedPico(tmp_path / ("pico%d" % len(made)), **kwargs)
         made.append(pico)
         pico.start()

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -158,3 +159,184 @@ def run_micropython(script: str, cwd: str | os.PathLike, env: dict | None = None
     )
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
     return [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+
+
+# -- harnesses: the protocol handler and the app loop, in CPython ------------------
+REPLY_TAG = b"#otpfob "
+
+
+def flash_files() -> dict:
+    """The store and the access record in the current folder (None: absent)."""
+    from fob import access, storage
+
+    out = {}
+    for name in (storage.FILE, access.FILE):
+        try:
+            with open(name, "rb") as f:
+                out[name] = f.read()
+        except OSError:
+            out[name] = None
+    return out
+
+
+class ServerRig:
+    """A `fob.server.Server` over a real Store in the current folder, that
+    remembers every reply. `ms` is the clock's millisecond ticks (set by the
+    test); `own_ticks`: the server (its throttle, the idle re-lock) uses them
+    too, else the real ones. `button`: the server can ask whether the button
+    is held (`held`), as the app's does; else it has no button to ask."""
+
+    def __init__(self, touch=None, ms=0, own_ticks=False, button=False):
+        from fob import proto, storage
+        from fob.clock import Clock
+        from fob.server import Server
+
+        assert proto.REPLY_TAG.encode() == REPLY_TAG
+        self.ms = ms
+        self.held = False
+        self.rtc = FakeRTC()
+        self.clock = Clock(self.rtc, ticks=lambda: self.ms)
+        self.store = storage.Store()
+        kw = {}
+        if own_ticks:
+            kw["ticks"] = lambda: self.ms
+        if button:
+            kw["button_held"] = lambda: self.held
+        self.server = Server(self.store, self.clock, board="test", touch=touch, **kw)
+        self.sent: list[bytes] = []
+        self.n = 0
+
+    def raw(self, line: bytes) -> dict:
+        out = self.server.handle_line(line)
+        self.sent.append(out)
+        assert out.startswith(REPLY_TAG) and out.endswith(b"\n") and out.count(b"\n") == 1
+        return json.loads(out[len(REPLY_TAG):])
+
+    def call(self, op, **args) -> dict:
+        self.n += 1
+        req = {"v": 1, "id": self.n, "op": op}
+        req.update(args)
+        r = self.raw(json.dumps(req).encode())
+        assert r["id"] == self.n and r["v"] == 1
+        return r
+
+    def ok(self, op, **args) -> dict:
+        r = self.call(op, **args)
+        assert r["ok"] is True, r
+        return r
+
+    def err(self, op, code, **args) -> dict:
+        before = flash_files()
+        r = self.call(op, **args)
+        assert r["ok"] is False and r["err"] == code, r
+        assert isinstance(r["msg"], str) and r["msg"]
+        assert flash_files() == before  # a refused request changes nothing on flash
+        return r
+
+    def flash(self):
+        """The store file's bytes, or None."""
+        from fob import storage
+
+        return flash_files()[storage.FILE]
+
+
+class _Pin:
+    def __init__(self, level=1):
+        self.level = level
+
+    def value(self):
+        return self.level
+
+
+class _Bus:
+    """The display's I2C bus; `fail` makes every transfer a bus error."""
+
+    def __init__(self):
+        self.fail = False
+
+    def writeto(self, addr, buf, stop=True):
+        if self.fail:
+            raise OSError(5)
+
+    def writevto(self, addr, vec, stop=True):
+        if self.fail:
+            raise OSError(5)
+
+
+class AppRig:
+    """`fob.app.App` in CPython on the real SSD1306 driver (a recording bus),
+    the real button driver on a fake pin (`held`: down at power-on), a
+    FakeRTC and pipes for its USB serial; board values from `board`. Loop
+    turns run in real time (`run`). Needs install_framebuf() first."""
+
+    def __init__(self, height=64, held=False, **board):
+        from fob.app import App
+        from fob.drivers.button import Button
+        from fob.drivers.ssd1306 import SSD1306_I2C
+        from fob.hw import Hardware
+
+        self.bus = _Bus()
+        self.rtc = FakeRTC()
+        self.pin = _Pin(0 if held else 1)
+        hw = Hardware()
+        hw.name = "test"
+        hw.display = SSD1306_I2C(128, height, self.bus)
+        hw.rtc = self.rtc
+        hw.button = Button(self.pin, debounce_ms=10, long_ms=300)
+        self.oled = hw.display
+        self.in_r, self.in_w = os.pipe()
+        self.out_r, self.out_w = os.pipe()
+        os.set_blocking(self.out_r, False)
+        b = types.SimpleNamespace(NAME="test", BLANK_MS=60_000, CLOCK_JUMP_MS=600_000)
+        b.__dict__.update(board)
+        self.app = App(b, hw=hw, stdin=open(self.in_r, "rb", buffering=0),
+                       stdout=open(self.out_w, "wb", buffering=0))
+        self.n = 0
+
+    def run(self, seconds=0.05):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.step()
+            time.sleep(0.005)
+
+    def send_raw(self, data: bytes):
+        os.write(self.in_w, data)
+        self.run(0.05)
+
+    def send(self, **req) -> int:
+        """One request line (v and an id filled in); returns its id."""
+        req.setdefault("v", 1)
+        if "id" not in req:
+            self.n += 1
+            req["id"] = self.n
+        self.send_raw(json.dumps(req).encode() + b"\n")
+        return req["id"]
+
+    def replies(self) -> list[dict]:
+        try:
+            data = os.read(self.out_r, 1 << 20)
+        except BlockingIOError:
+            return []
+        return [json.loads(x[len(REPLY_TAG):]) for x in data.splitlines()]
+
+    def call(self, **req) -> dict:
+        rid = self.send(**req)
+        (r,) = self.replies()
+        assert r["id"] == rid
+        return r
+
+    def text(self) -> list[str]:
+        from fob import font
+
+        return [font.decode_text(self.oled.buffer, 128, p) for p in range(self.oled.height // 8)]
+
+    def code(self):
+        from fob import font
+
+        return font.decode_code(self.oled.buffer, 128, 1 if self.oled.height == 32 else 3)
+
+    def press(self, ms=60):
+        self.pin.level = 0
+        self.run(ms / 1000)
+        self.pin.level = 1
+        self.run(0.05)

@@ -1,10 +1,12 @@
-"""A small stand-in token on a real pty, for transport/session unit tests.
+"""A stand-in token on a real pty, for transport/session unit tests.
 
-It answers the otpfob protocol lines from a thread on the pty master, and can
-misbehave on purpose (noise, garbage, silence, slowness, vanishing). It is
-NOT evidence that the host works with the firmware: the end-to-end tests run
-against the emulated token (`otpfob.emu`). Codes come from `fob.otp`, so the
-host's pyotp check is still independent of it.
+It answers from a thread on the pty master with the firmware's own protocol
+handler, `fob.server.Server`, over a real `Store` in a temporary folder and a
+clock on the host's time (plus `offset`), so its replies cannot drift from
+the token's. Around that it can misbehave on purpose (noise, garbage,
+silence, slowness, vanishing). It is NOT evidence that the host works with
+the firmware's main loop: the end-to-end tests run against the emulated
+token (`otpfob.emu`). The host's pyotp check stays independent of it.
 """
 
 from __future__ import annotations
@@ -12,20 +14,42 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
+import tempfile
 import threading
 import time
 import tty
 
-from fob import otp, proto
+from fob import proto
+from fob.access import Access
+from fob.clock import Clock
+from fob.link import LineReader, blank_line
+from fob.server import Server
+from fob.storage import Store
+
+
+class HostRTC:
+    """The RTC driver interface on the host's clock, `offset` seconds off."""
+
+    def __init__(self, offset: int = 0) -> None:
+        self.offset = offset
+
+    def read(self) -> tuple[int, bool]:
+        return int(time.time()) + self.offset, False
+
+    def set_unix(self, t: int) -> None:
+        self.offset = t - int(time.time())
 
 
 class FakeToken:
     def __init__(self, *, mode: str = "ok", offset: int = 0, delay: float = 0.0) -> None:
         self.mode = mode  # ok | noise | garbage | silent | vanish
-        self.offset = offset  # token clock minus host clock, seconds
         self.delay = delay
-        self.accounts: dict[str, dict] = {}
-        self.clock = proto.CLOCK_OK
+        self.flash = tempfile.mkdtemp(prefix="otpfob-fake-")
+        folder = self.flash + "/"
+        self.rtc = HostRTC(offset)
+        self.store = Store(folder)
+        self.server = Server(self.store, Clock(self.rtc), board="fake", access=Access(folder))
         self.sent = bytearray()  # everything the token wrote, for secret scans
         self.requests: list[dict] = []
         self._master, self._slave = os.openpty()
@@ -46,6 +70,7 @@ class FakeToken:
                 os.close(fd)
             except OSError:
                 pass
+        shutil.rmtree(self.flash, ignore_errors=True)
 
     def __enter__(self) -> "FakeToken":
         return self.start()
@@ -58,8 +83,11 @@ class FakeToken:
         os.write(self._master, data)
 
     def _run(self) -> None:
-        buf = b""
+        # As the token's loop does (fob.app, fob.link): bounded lines, blank
+        # ones ignored, an overlong one answered once; the idle re-lock.
+        reader = LineReader()
         while not self._stop.is_set():
+            self.server.tick()
             r, _, _ = select.select([self._master], [], [], 0.05)
             if not r:
                 continue
@@ -67,10 +95,14 @@ class FakeToken:
                 chunk = os.read(self._master, 4096)
             except OSError:
                 continue  # no slave open right now
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                self._handle(line)
+            for b in chunk:
+                line = reader.feed(b)
+                if line is True:
+                    self._write(self.server.too_long())
+                elif line is not None and not blank_line(line):
+                    self._handle(line)
+                if self._stop.is_set():
+                    return
 
     def _handle(self, line: bytes) -> None:
         if self.delay:
@@ -87,74 +119,13 @@ class FakeToken:
         try:
             req = json.loads(line)
         except ValueError:
-            self._reply({"id": None, "ok": False, "err": proto.E_FRAME, "msg": "not JSON"})
-            return
-        self.requests.append({k: v for k, v in req.items() if k != "key"})
-        if self.mode == "noise":
-            self._write(b"boot banner\r\n#otpfob {broken\r\n")
-            self._reply({"id": req.get("id", 0) + 1000, "ok": True})  # a stale reply first
-        self._reply(self._answer(req))
-
-    def _reply(self, obj: dict) -> None:
-        obj = {"v": proto.VERSION, **obj}
-        self._write((proto.REPLY_TAG + json.dumps(obj) + "\r\n").encode())
-
-    def _answer(self, req: dict) -> dict:
-        rid = req.get("id")
-        op = req.get("op")
-        now = int(time.time()) + self.offset
-
-        def err(code: str, msg: str) -> dict:
-            return {"id": rid, "ok": False, "err": code, "msg": msg}
-
-        if op == proto.OP_INFO:
-            return {"id": rid, "ok": True, "version": "0.1.0", "board": "fake", "clock": self.clock,
-                    "accounts": len(self.accounts), "free": 12345}
-        if op == proto.OP_ADD:
-            if req["label"] in self.accounts:
-                return err(proto.E_EXISTS, "exists")
-            a = {k: req.get(k) for k in ("label", "issuer", "type", "algorithm", "digits", "period", "counter", "touch")}
-            a["key"] = bytes.fromhex(req["key"])
-            a["period"] = a["period"] or 30
-            a["counter"] = a["counter"] or 0
-            self.accounts[req["label"]] = a
-            return {"id": rid, "ok": True}
-        if op == proto.OP_LIST:
-            start, limit = req.get("start", 0), req.get("limit", proto.MAX_ACCOUNTS)
-            every = [{k: v for k, v in a.items() if k != "key"} for a in self.accounts.values()]
-            return {"id": rid, "ok": True, "total": len(every), "accounts": every[start : start + limit]}
-        if op == proto.OP_DELETE:
-            if self.accounts.pop(req.get("label"), None) is None:
-                return err(proto.E_NOT_FOUND, "no such account")
-            return {"id": rid, "ok": True}
-        if op == proto.OP_RENAME:
-            if req.get("label") not in self.accounts:
-                return err(proto.E_NOT_FOUND, "no such account")
-            if req.get("new") in self.accounts:
-                return err(proto.E_EXISTS, "exists")
-            a = self.accounts.pop(req["label"])
-            a["label"] = req["new"]
-            self.accounts[req["new"]] = a
-            return {"id": rid, "ok": True}
-        if op == proto.OP_TIME_GET:
-            return {"id": rid, "ok": True, "time": now, "clock": self.clock}
-        if op == proto.OP_TIME_SET:
-            self.offset = int(req["time"]) - int(time.time())
-            self.clock = proto.CLOCK_OK
-            return {"id": rid, "ok": True, "time": int(req["time"]), "clock": self.clock}
-        if op == proto.OP_CODE:
-            a = self.accounts.get(req.get("label"))
-            if a is None:
-                return err(proto.E_NOT_FOUND, "no such account")
-            if self.clock != proto.CLOCK_OK:
-                return err(proto.E_CLOCK, "clock")
-            if a["type"] == "hotp":
-                c = a["counter"]
-                a["counter"] += 1
-                return {"id": rid, "ok": True, "code": otp.hotp(a["key"], c, a["digits"], a["algorithm"]), "counter": c}
-            return {"id": rid, "ok": True, "time": now,
-                    "code": otp.totp(a["key"], now, a["digits"], a["period"], a["algorithm"])}
-        if op == proto.OP_WIPE:
-            self.accounts.clear()
-            return {"id": rid, "ok": True}
-        return err(proto.E_OP, "unknown op")
+            req = None
+        if isinstance(req, dict):
+            self.requests.append({k: v for k, v in req.items() if k != "key"})
+            if self.mode == "noise":
+                self._write(b"boot banner\r\n#otpfob {broken\r\n")
+                stale = {"v": proto.VERSION, "id": (req.get("id") or 0) + 1000, "ok": True}
+                self._write((proto.REPLY_TAG + json.dumps(stale) + "\r\n").encode())  # a stale reply first
+        out = self.server.handle_line(line)
+        if out is not None:  # None: a touch account waits for a press (the fake has no button)
+            self._write(out)

@@ -48,7 +48,7 @@ print("ui8", per_frame(lambda i: ui.code("12345678", 60 - i % 60, 60), 60))
 print("rtc", per_frame(lambda i: rtc.unix(), 60))
 
 
-# The app's loop calls draw() every LOOP_MS; most calls find nothing new to
+# The app's loop calls screen.draw() every LOOP_MS; most calls find nothing new to
 # show.  Measured on a store with one TOTP account and a trusted clock.
 from fob.app import App
 from fob.hw import Hardware
@@ -67,14 +67,14 @@ app = App(Board, hw=hw, stdin=open("/dev/null", "rb"), stdout=open("/dev/null", 
 if app.store.count() == 0:
     app.store.add("alice", "Example", b"k" * 20)
 app.read_clock(0)
-app.draw()
-print("idle", per_frame(lambda i: app.draw(), 200))
+app.screen.draw()
+print("idle", per_frame(lambda i: app.screen.draw(), 200))
 
 
 def next_second(i):
-    app._time += 1
-    app.draw()
+    app.screen.time += 1
+    app.screen.draw()
 
 
 print("tick", per_frame(next_second, 30))
-print("serve", per_frame(lambda i: app.serve(), 200))
+print("serve", per_frame(lambda i: app.link.serve(), 200))

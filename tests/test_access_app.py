@@ -7,7 +7,6 @@ decoders, as in test_fw_app.py.
 """
 
 import hashlib
-import json
 import os
 import sys
 import time
@@ -16,89 +15,17 @@ import types
 import pyotp
 import pytest
 
-from fw_support import install_framebuf
-from fw_support import FakeRTC as RTC
+from fw_support import AppRig, install_framebuf
 
 install_framebuf()
 from fob import access as faccess  # noqa: E402
-from fob import font, proto  # noqa: E402
-from fob.app import App  # noqa: E402
-from fob.drivers.button import Button  # noqa: E402
-from fob.drivers.ssd1306 import SSD1306_I2C  # noqa: E402
-from fob.hw import Hardware  # noqa: E402
+from fob import proto  # noqa: E402
 
 T0 = 1_750_000_000
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-class Bus:
-    def writeto(self, addr, buf, stop=True):
-        pass
-
-    def writevto(self, addr, vec, stop=True):
-        pass
-
-
-
-
-class Pin:
-    def __init__(self, level=1):
-        self.level = level
-
-    def value(self):
-        return self.level
-
-
-class Rig:
-    def __init__(self, held=False, **board):
-        self.rtc = RTC()
-        self.pin = Pin(0 if held else 1)
-        hw = Hardware()
-        hw.name = "test"
-        hw.display = SSD1306_I2C(128, 64, Bus())
-        hw.rtc = self.rtc
-        hw.button = Button(self.pin, debounce_ms=10, long_ms=300)
-        self.oled = hw.display
-        self.in_r, self.in_w = os.pipe()
-        self.out_r, self.out_w = os.pipe()
-        os.set_blocking(self.out_r, False)
-        b = types.SimpleNamespace(NAME="test", BLANK_MS=60_000, CLOCK_JUMP_MS=600_000)
-        b.__dict__.update(board)
-        self.app = App(b, hw=hw, stdin=open(self.in_r, "rb", buffering=0),
-                       stdout=open(self.out_w, "wb", buffering=0))
-        self.n = 0
-
-    def run(self, seconds=0.05):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.app.step()
-            time.sleep(0.005)
-
-    def send(self, **req):
-        self.n += 1
-        req.update(v=1, id=self.n)
-        os.write(self.in_w, json.dumps(req).encode() + b"\n")
-        self.run(0.05)
-        return self.n
-
-    def replies(self):
-        try:
-            data = os.read(self.out_r, 1 << 20)
-        except BlockingIOError:
-            return []
-        return [json.loads(x[len(proto.REPLY_TAG):]) for x in data.splitlines()]
-
-    def call(self, **req):
-        rid = self.send(**req)
-        (r,) = self.replies()
-        assert r["id"] == rid
-        return r
-
-    def text(self):
-        return [font.decode_text(self.oled.buffer, 128, p) for p in range(8)]
-
-    def code(self):
-        return font.decode_code(self.oled.buffer, 128, 3)
+Rig = AppRig
 
 
 @pytest.fixture
@@ -133,7 +60,7 @@ def test_touch_code_only_after_a_press_and_the_loop_keeps_going(rig):
     # ... the clock is read and the prompt stays on screen.
     rig.rtc.t = T0 + 30
     rig.run(0.3)
-    assert rig.app._time == T0 + 30
+    assert rig.app.screen.time == T0 + 30
     assert "tapme" in rig.text()[4]
     # The press releases the code (computed at the press time).
     rig.pin.level = 0
@@ -265,7 +192,7 @@ def test_button_held_at_boot_is_a_maintenance_boot(tmp_path, monkeypatch):
     assert rig.call(op="list")["err"] == proto.E_LOCKED  # maintenance only opens the REPL
     rig.pin.level = 1
     rig.run(0.4)
-    assert rig.app.index == 0  # the boot hold did not navigate
+    assert rig.app.screen.index == 0  # the boot hold did not navigate
 
 
 def test_the_screen_is_the_same_locked_or_not(tmp_path, monkeypatch):

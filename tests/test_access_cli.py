@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from otpfob import cli
-from otpfob.emu import EmulatedToken
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 
@@ -26,23 +25,11 @@ SECRET = base64.b32encode(b"access-cli-test-key!").decode()
 
 
 @pytest.fixture
-def tok(tmp_path):
-    t = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    t.start()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with Session(SerialTransport(t.port, timeout=1)) as s:
-                s.info()
-                s.time_set(int(time.time()))
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                t.stop()
-                raise
-            time.sleep(0.2)
-    yield t
-    t.stop()
+def tok(make_token):
+    t = make_token(rtc_set=True)
+    with Session(SerialTransport(t.port, timeout=1)) as s:
+        s.time_set(int(time.time()))
+    return t
 
 
 def run(tok, *args, input=None, env=None):

@@ -23,7 +23,6 @@ from fob import proto
 from otpfob import access, cli
 from otpfob.access_cli import access_group
 from otpfob.cli_session import CliState
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.errors import TokenError
 from otpfob.session import Session
@@ -36,15 +35,11 @@ T0 = 1_790_000_000
 
 
 @pytest.fixture
-def tok(tmp_path):
-    t = EmulatedToken(tmp_path / "flash", rtc_set=True, board_overrides={"BLANK_MS": 600_000})
-    t.clock.freeze(T0)
-    t.start()
+def tok(make_token):
+    t = make_token(rtc_set=True, freeze=T0, board_overrides={"BLANK_MS": 600_000})
     with ProtocolClient(t.port) as c:
-        c.wait_ready()
         c.call("time_set", time=T0)
-    yield t
-    t.stop()
+    return t
 
 
 def session(tok) -> Session:

@@ -9,18 +9,14 @@ with the firmware's own code.
 import base64
 import hashlib
 import hmac
-import json
 import os
 
 import pyotp
 import pytest
 
-import fw_support  # noqa: F401
-from fw_support import FakeRTC
+from fw_support import ServerRig, flash_files
 from fob import access as faccess
-from fob import proto, storage
-from fob.clock import Clock
-from fob.server import Server
+from fob import proto
 
 T0 = 1_750_000_000
 TAG = proto.REPLY_TAG.encode()
@@ -47,57 +43,19 @@ class Host:
         return {"response": mac, "host_challenge": os.urandom(16).hex()}
 
 
-class Tok:
-    """A Server on a real flash folder, with its own millisecond ticks."""
+class Tok(ServerRig):
+    """A Server on a real flash folder, with its own millisecond ticks and a
+    button to ask."""
 
     def __init__(self, ms=0, touch=None):
-        self.ms = ms
-        self.held = False
-        self.rtc = FakeRTC()
-        self.clock = Clock(self.rtc, ticks=lambda: self.ms)
-        self.store = storage.Store()
-        self.server = Server(self.store, self.clock, board="test", touch=touch,
-                             button_held=lambda: self.held, ticks=lambda: self.ms)
-        self.sent = []
-        self.n = 0
-
-    def call(self, op, **args):
-        self.n += 1
-        req = {"v": 1, "id": self.n, "op": op}
-        req.update(args)
-        out = self.server.handle_line(json.dumps(req).encode())
-        self.sent.append(out)
-        assert out.startswith(TAG) and out.endswith(b"\n") and out.count(b"\n") == 1
-        r = json.loads(out[len(TAG):])
-        assert r["id"] == self.n
-        return r
-
-    def ok(self, op, **args):
-        r = self.call(op, **args)
-        assert r["ok"] is True, r
-        return r
-
-    def err(self, op, code, **args):
-        before = flash()
-        r = self.call(op, **args)
-        assert r["ok"] is False and r["err"] == code, r
-        assert flash() == before  # a refused request changes nothing on flash
-        return r
+        super().__init__(touch=touch, ms=ms, own_ticks=True, button=True)
 
     def unlock(self, host, key=None):
         ch = self.ok("unlock")
         return self.call("unlock", **host.answer(ch["challenge"], key))
 
 
-def flash():
-    out = {}
-    for name in (storage.FILE, faccess.FILE):
-        try:
-            with open(name, "rb") as f:
-                out[name] = f.read()
-        except OSError:
-            out[name] = None
-    return out
+flash = flash_files
 
 
 def failures():

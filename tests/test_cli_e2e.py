@@ -2,7 +2,7 @@
 MicroPython Unix port, its USB serial a real pty, opened with real pyserial.
 
 Codes are checked with pyotp (or, where pyotp refuses valid input such as
-80-bit secrets, with the RFC algorithm computed here with stdlib hmac), never
+80-bit secrets, with the RFC algorithm in tests/reference.py), never
 with the firmware's own core. Failures must be one sentence on stderr, exit
 non-zero, no traceback, and leave the token exactly as it was.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import subprocess
 import sys
@@ -27,27 +26,17 @@ from otpfob import cli
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 
-from otpfob.emu import token as emu
 from otpfob import paths
+from conftest import running_token
+from reference import expected_totp, rfc_hotp
 
 pytestmark = pytest.mark.emu
 
 REPO = paths.REPO
 
-_DIG = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
-
-
-def rfc_totp(key: bytes, t: int, digits: int, period: int, alg: str) -> str:
-    mac = hmac.new(key, (t // period).to_bytes(8, "big"), _DIG[alg]).digest()
-    o = mac[-1] & 15
-    return str((int.from_bytes(mac[o : o + 4], "big") & 0x7FFFFFFF) % 10**digits).zfill(digits)
-
-
 def expected(key: bytes, t: int, digits: int, period: int, alg: str) -> str:
     """pyotp's code where pyotp accepts the input, else the RFC computation."""
-    if len(key) >= 14 and period <= 120:
-        return pyotp.TOTP(base64.b32encode(key).decode(), digits=digits, interval=period, digest=_DIG[alg]).at(t)
-    return rfc_totp(key, t, digits, period, alg)
+    return expected_totp(key, t, digits, period, alg)[0]
 
 
 # -- the token -----------------------------------------------------------------
@@ -55,21 +44,8 @@ def expected(key: bytes, t: int, digits: int, period: int, alg: str) -> str:
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory):
-    tok = emu.EmulatedToken(tmp_path_factory.mktemp("flash"), rtc_set=True)
-    tok.start()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with Session(SerialTransport(tok.port, timeout=1)) as s:
-                s.info()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                tok.stop()
-                raise
-            time.sleep(0.2)
-    yield tok
-    tok.stop()
+    with running_token(tmp_path_factory.mktemp("flash"), rtc_set=True) as tok:
+        yield tok
 
 
 @pytest.fixture
@@ -173,7 +149,7 @@ def test_80_bit_secret_pyotp_refuses(otpfob, tok):
     r = otpfob("provision", "--secret", "-", "--label", "short", input=spaced + "\n")
     assert "matches the RFC algorithm" in r.stdout
     code, t = token_code(tok, "short")
-    assert code == rfc_totp(key, t, 6, 30, "sha1")
+    assert code == rfc_hotp(key, t // 30, 6, "sha1")
 
 
 def test_hotp_uri(otpfob, tok):
@@ -266,20 +242,16 @@ def test_verify_wrong_secret_fails(otpfob, tok):
     assert r.exit_code == 1 and "does not match" in one_sentence(r.stderr)
 
 
-def test_provision_refused_while_clock_unset(tmp_path):
-    with emu.EmulatedToken(tmp_path / "flash", rtc_set=False) as tok:
-        t = Transcript(tok.port)
-        deadline = time.monotonic() + 20
-        while True:
-            p = t.proc("info")
-            if p.returncode == 0 or time.monotonic() > deadline:
-                break
-        assert "not set" in p.stdout
-        p = t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a")
-        assert p.returncode == 1 and "time --set" in one_sentence(p.stderr)
-        assert state(tok)[0] == []
-        assert t.proc("time", "--set").returncode == 0  # an unset clock needs no --force
-        assert t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a").returncode == 0
+def test_provision_refused_while_clock_unset(make_token):
+    tok = make_token(rtc_set=False)
+    t = Transcript(tok.port)
+    p = t.proc("info")
+    assert p.returncode == 0 and "not set" in p.stdout
+    p = t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a")
+    assert p.returncode == 1 and "time --set" in one_sentence(p.stderr)
+    assert state(tok)[0] == []
+    assert t.proc("time", "--set").returncode == 0  # an unset clock needs no --force
+    assert t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a").returncode == 0
 
 
 # -- bad input: one sentence, non-zero, token unchanged ---------------------------------------
@@ -387,5 +359,5 @@ def test_largest_account_fits_one_line(otpfob, tok):
                "--algorithm", "sha512", "--digits", "10", "--period", "3600")
     assert "matches the RFC algorithm" in r.stdout  # pyotp refuses a 3600 s period
     code, t = token_code(tok, label)
-    assert code == rfc_totp(key, t, 10, 3600, "sha512")
+    assert code == rfc_hotp(key, t // 3600, 10, "sha512")
     assert [(a.label, a.issuer) for a in state(tok)[0]] == [(label, issuer)]

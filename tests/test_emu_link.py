@@ -11,7 +11,6 @@ import time
 import pytest
 import serial
 
-from otpfob.emu import EmulatedToken
 
 pytestmark = pytest.mark.emu
 
@@ -53,16 +52,13 @@ PROGRAM = textwrap.dedent("""
 
 
 @pytest.fixture
-def token(tmp_path):
+def token(tmp_path, make_token):
     fw = tmp_path / "fw"
     fw.mkdir()
     (fw / "main.py").write_text(PROGRAM)
     (tmp_path / "board.py").write_text(BOARD)
-    tok = EmulatedToken(tmp_path / "flash", firmware_dir=fw, board_file=tmp_path / "board.py")
-    tok.clock.freeze(1_800_000_000)
-    tok.start()
-    yield tok
-    tok.stop()
+    # Not the firmware: a probe program that never answers `info`.
+    return make_token(firmware_dir=fw, board_file=tmp_path / "board.py", freeze=1_800_000_000, ready=False)
 
 
 @pytest.fixture

@@ -5,109 +5,23 @@ read back with the firmware font's decoders, as a person would read it.
 """
 
 import base64
-import json
-import os
-import time
-import types
 
 import pyotp
 import pytest
 
-from fw_support import install_framebuf
-from fw_support import FakeRTC as RTC
+from fw_support import AppRig, install_framebuf
 
 install_framebuf()
-from fob import font, proto  # noqa: E402
-from fob.app import App, LineReader  # noqa: E402
-from fob.drivers.button import Button  # noqa: E402
-from fob.drivers.ssd1306 import SSD1306_I2C  # noqa: E402
-from fob.hw import Hardware  # noqa: E402
+from fob import proto  # noqa: E402
+from fob.link import LineReader  # noqa: E402
 
 T0 = 1_750_000_000
 SECRET = base64.b32encode(b"0123456789abcdefghij").decode()
 
 
-class Bus:
-    def __init__(self):
-        self.fail = False
-
-    def writeto(self, addr, buf, stop=True):
-        if self.fail:
-            raise OSError(5)
-
-    def writevto(self, addr, vec, stop=True):
-        if self.fail:
-            raise OSError(5)
-
-
-
-
-class Pin:
-    def __init__(self):
-        self.level = 1
-
-    def value(self):
-        return self.level
-
-
-def board(**kw):
-    b = types.SimpleNamespace(NAME="test", BLANK_MS=5000, CLOCK_JUMP_MS=600_000)
-    b.__dict__.update(kw)
-    return b
-
-
-class Rig:
-    def __init__(self, height=64, **kw):
-        self.bus = Bus()
-        self.rtc = RTC()
-        self.pin = Pin()
-        hw = Hardware()
-        hw.name = "test"
-        hw.display = SSD1306_I2C(128, height, self.bus)
-        hw.rtc = self.rtc
-        hw.button = Button(self.pin, debounce_ms=10, long_ms=300)
-        self.oled = hw.display
-        self.in_r, self.in_w = os.pipe()
-        self.out_r, self.out_w = os.pipe()
-        os.set_blocking(self.out_r, False)
-        self.app = App(board(**kw), hw=hw, stdin=open(self.in_r, "rb", buffering=0),
-                       stdout=open(self.out_w, "wb", buffering=0))
-
-    def run(self, seconds=0.05):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.app.step()
-            time.sleep(0.005)
-
-    def send(self, data: bytes):
-        os.write(self.in_w, data)
-        self.run(0.05)
-
-    def replies(self):
-        try:
-            data = os.read(self.out_r, 1 << 20)
-        except BlockingIOError:
-            return []
-        return [json.loads(x[len(proto.REPLY_TAG):]) for x in data.splitlines()]
-
-    def call(self, **req):
-        req.setdefault("v", 1)
-        self.send(json.dumps(req).encode() + b"\n")
-        (r,) = self.replies()
-        return r
-
-    def text(self):
-        ram = self.oled.buffer
-        return [font.decode_text(ram, 128, p) for p in range(self.oled.height // 8)]
-
-    def code(self):
-        return font.decode_code(self.oled.buffer, 128, 1 if self.oled.height == 32 else 3)
-
-    def press(self, ms=60):
-        self.pin.level = 0
-        self.run(ms / 1000)
-        self.pin.level = 1
-        self.run(0.05)
+def Rig(**kw):
+    kw.setdefault("BLANK_MS", 5000)
+    return AppRig(**kw)
 
 
 def grouped(code):
@@ -174,11 +88,11 @@ def test_blank_and_wake(tmp_path, monkeypatch):
     rig.call(op="add", label="a", secret=SECRET)
     rig.call(op="add", label="b", secret=SECRET)
     rig.run(0.1)
-    assert rig.app.ui.awake
+    assert rig.app.screen.ui.awake
     rig.run(0.5)
-    assert not rig.app.ui.awake  # BLANK_MS = 400
+    assert not rig.app.screen.ui.awake  # BLANK_MS = 400
     rig.press()
-    assert rig.app.ui.awake
+    assert rig.app.screen.ui.awake
     assert rig.text()[0].startswith("a")  # the waking press does not move on
     rig.press()
     assert rig.text()[0].startswith("b")
@@ -211,10 +125,10 @@ def test_damaged_store_screen(tmp_path, monkeypatch):
 
 
 def test_serial_garbage_and_floods(rig):
-    rig.send(b"\xff\xfe\n")
-    rig.send(b"x" * 5000 + b"\n")
-    rig.send(b"\n\r\n")  # blank lines: ignored
-    rig.send(b'{"v":1,"id":5,"op":"info"}\r\n')
+    rig.send_raw(b"\xff\xfe\n")
+    rig.send_raw(b"x" * 5000 + b"\n")
+    rig.send_raw(b"\n\r\n")  # blank lines: ignored
+    rig.send_raw(b'{"v":1,"id":5,"op":"info"}\r\n')
     r = rig.replies()
     assert [x.get("err") for x in r] == [proto.E_FRAME, proto.E_TOO_LONG, None]
     assert r[-1]["id"] == 5
@@ -226,7 +140,7 @@ def test_display_failure_is_survived(rig):
     rig.rtc.t += 1
     rig.app.clock.set(rig.rtc.t)
     rig.run(0.2)
-    assert rig.app.ui.failed
+    assert rig.app.screen.ui.failed
     assert rig.call(op="code", label="a")["ok"]
 
 

@@ -9,11 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import fw_support  # noqa: F401
-from fw_support import FakeRTC
+from fw_support import ServerRig
 from fob import proto, storage
-from fob.clock import Clock
-from fob.server import Server
 
 T0 = 1_750_000_000
 TAG = proto.REPLY_TAG.encode()
@@ -21,51 +18,7 @@ TAG = proto.REPLY_TAG.encode()
 
 
 
-class Token:
-    """A Server over a real Store in a temp folder; remembers every reply."""
-
-    def __init__(self, touch=None):
-        self.rtc = FakeRTC()
-        self.ms = 0
-        self.clock = Clock(self.rtc, ticks=lambda: self.ms)
-        self.store = storage.Store()
-        self.server = Server(self.store, self.clock, board="test", touch=touch)
-        self.sent = []
-        self.n = 0
-
-    def raw(self, line: bytes) -> dict:
-        out = self.server.handle_line(line)
-        self.sent.append(out)
-        assert out.startswith(TAG) and out.endswith(b"\n") and out.count(b"\n") == 1
-        return json.loads(out[len(TAG):])
-
-    def call(self, op, **args) -> dict:
-        self.n += 1
-        req = {"v": 1, "id": self.n, "op": op}
-        req.update(args)
-        r = self.raw(json.dumps(req).encode())
-        assert r["id"] == self.n and r["v"] == 1
-        return r
-
-    def ok(self, op, **args):
-        r = self.call(op, **args)
-        assert r["ok"] is True, r
-        return r
-
-    def err(self, op, code, **args):
-        before = self.flash()
-        r = self.call(op, **args)
-        assert r["ok"] is False and r["err"] == code, r
-        assert isinstance(r["msg"], str) and r["msg"]
-        assert self.flash() == before  # a refused request changes nothing
-        return r
-
-    def flash(self):
-        try:
-            with open(storage.FILE, "rb") as f:
-                return f.read()
-        except OSError:
-            return None
+Token = ServerRig
 
 
 @pytest.fixture
@@ -307,19 +260,14 @@ def test_internal_error_is_contained(tok, monkeypatch):
     assert SECRET.encode() not in tok.sent[-1]
 
 
-def test_locked_error_hook(tok, monkeypatch):
-    # Access control plugs in here (issue 6); the reply shape is already fixed.
-    from fob.server import Reject
-
-    def locked(op, args=None):
-        if not tok.server.unlocked:
-            raise Reject(proto.E_LOCKED)
-
-    monkeypatch.setattr(tok.server, "_check_access", locked)
+def test_locked_reply_and_new_session(tok):
+    # The real gate (no stand-in): a password set, the link locked.
+    tok.server.access.set(b"\x01" * proto.ACCESS_KEY_LEN, b"saltsalt", proto.MIN_ITERATIONS)
+    tok.server.lock()
     tok.err("list", proto.E_LOCKED)
-    tok.server.unlocked = True
+    tok.server.unlocked = True  # what a right unlock answer does (test_access_fw.py)
     tok.ok("list")
-    tok.server.reset_session()
+    tok.server.reset_session()  # a new connection starts locked
     tok.err("list", proto.E_LOCKED)
 
 

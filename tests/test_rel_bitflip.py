@@ -31,16 +31,12 @@ OTHER_CASES = 4
 
 
 @pytest.fixture
-def token(tmp_path):
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    tok.clock.freeze(T0)
-    tok.start()
+def token(make_token):
+    tok = make_token(rtc_set=True, freeze=T0)
     client = ProtocolClient(tok.port)
-    client.wait_ready()
     client.call("time_set", time=T0)
     yield tok, client
     client.close()
-    tok.stop()
 
 
 def flip(data: bytes, rnd: random.Random, bits: int) -> bytes:

@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from conftest import record_cases
 from host_fake_token import FakeToken
 from otpfob import cli, cli_session, session
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.transport import SerialTransport
 from otpfob import paths
@@ -58,8 +57,7 @@ class Flaky(FakeToken):
         self.good = good
         self.slow = delay
         self.seen = 0
-        self.accounts["a"] = {"label": "a", "issuer": "", "type": "totp", "algorithm": "sha1", "digits": 6,
-                              "period": 30, "counter": 0, "touch": False, "key": bytes(20)}
+        self.store.add("a", "", bytes(20))
 
     def _handle(self, line: bytes) -> None:
         self.seen += 1
@@ -132,30 +130,25 @@ def test_device_vanishing_mid_provision_real_process():
 
 
 @pytest.mark.parametrize("args", [["provision", "--secret", "-", "--label", "cut"], ["list"]])
-def test_emulated_token_losing_power_mid_command(tmp_path, args):
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True, board_overrides={"SIM_FLASH_WRITE_MS": 5})
-    tok.start()
-    try:
-        with ProtocolClient(tok.port) as c:
-            c.wait_ready()
-            for i in range(3):
-                c.call("add", label=f"x{i}", secret=random_secret())
-        secret = random_secret()
-        # Pull the power once the command has sent its first request.
-        mark = len(tok.serial_log)
+def test_emulated_token_losing_power_mid_command(make_token, args):
+    tok = make_token(rtc_set=True, board_overrides={"SIM_FLASH_WRITE_MS": 5})
+    with ProtocolClient(tok.port) as c:
+        for i in range(3):
+            c.call("add", label=f"x{i}", secret=random_secret())
+    secret = random_secret()
+    # Pull the power once the command has sent its first request.
+    mark = len(tok.serial_log)
 
-        def cut():
-            deadline = time.monotonic() + 10
-            while len(tok.serial_log) == mark and time.monotonic() < deadline:
-                time.sleep(0.002)
-            tok.power_cut()
+    def cut():
+        deadline = time.monotonic() + 10
+        while len(tok.serial_log) == mark and time.monotonic() < deadline:
+            time.sleep(0.002)
+        tok.power_cut()
 
-        t = threading.Thread(target=cut)
-        t.start()
-        p = _proc(*args, port=tok.port, stdin=secret + "\n")
-        t.join()
-        assert p.returncode == 1, p.stdout
-        assert tok.port in one_sentence(p.stderr)
-        assert secret not in p.stdout + p.stderr
-    finally:
-        tok.stop()
+    t = threading.Thread(target=cut)
+    t.start()
+    p = _proc(*args, port=tok.port, stdin=secret + "\n")
+    t.join()
+    assert p.returncode == 1, p.stdout
+    assert tok.port in one_sentence(p.stderr)
+    assert secret not in p.stdout + p.stderr

@@ -19,7 +19,6 @@ from click.testing import CliRunner
 from conftest import record_cases
 from fob import proto
 from otpfob import cli
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 from otpfob import paths
 
@@ -35,18 +34,15 @@ def otpfob(tok, *args) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def running(tmp_path):
+def running(make_token):
     """A token whose DS3231 runs on the host's time, with one account."""
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    tok.start()
+    tok = make_token(rtc_set=True)
     client = ProtocolClient(tok.port)
-    client.wait_ready()
     secret = random_secret()
     client.call("add", label="acct", issuer="Clock", secret=secret)
     tok.wait_for_screen(lambda t: screen_code(t) is not None)
     yield tok, client, secret
     client.close()
-    tok.stop()
 
 
 def no_code_and_set_hint(tok, words: str) -> str:

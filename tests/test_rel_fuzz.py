@@ -39,7 +39,7 @@ from fob.access import Access
 from fob.clock import Clock
 from fob.server import Server
 from fob.storage import Store
-from otpfob.emu import EmulatedToken, leakscan
+from otpfob.emu import leakscan
 from otpfob.emu.testing import ProtocolClient
 
 pytestmark = [pytest.mark.emu, pytest.mark.fuzz]
@@ -189,7 +189,7 @@ def test_fuzz_line_reader_and_server_in_cpython(tmp_path):
     """The firmware's LineReader + Server on byte streams (partial frames,
     blank lines, floods), against the framing model."""
     fw_support.install_framebuf()
-    from fob.app import LineReader, _blank
+    from fob.link import LineReader, blank_line
 
     rig = Rig(tmp_path / "flash")
     stats = {"lines": 0}
@@ -208,7 +208,7 @@ def test_fuzz_line_reader_and_server_in_cpython(tmp_path):
             line = reader.feed(b)
             if line is True:
                 got.append(None)
-            elif line is not None and not _blank(line):
+            elif line is not None and not blank_line(line):
                 got.append(line)
         assert got == want
         for line in got:
@@ -246,14 +246,11 @@ def _read_replies(client: ProtocolClient, n: int, timeout: float) -> list[dict]:
     return out
 
 
-def test_fuzz_emulated_token_over_the_pty(tmp_path):
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    tok.clock.freeze(rf.T0)
-    tok.start()
+def test_fuzz_emulated_token_over_the_pty(tmp_path, make_token):
+    tok = make_token(rtc_set=True, freeze=rf.T0)
     client = ProtocolClient(tok.port)
     stats = {"inputs": 0, "lines": 0, "errors": 0, "dropped": 0, "bytes": 0, "floods": 0}
     try:
-        client.wait_ready()
         client.call("add", label="alpha", issuer="Issuer", secret=SECRET_B32)
         client.call("add", label="beta", key=KEY2.hex(), type="hotp", counter=7)
         client.call("add", label="gamma", issuer="G", key=KEY2.hex(), algorithm="sha512", digits=8, period=60)
@@ -322,7 +319,6 @@ def test_fuzz_emulated_token_over_the_pty(tmp_path):
         assert tok.stderr_log == b""
     finally:
         client.close()
-        tok.stop()
     assert stats["inputs"] >= PTY_N
     record_cases("fuzz-pty", stats["inputs"])
     print(f"\nfuzz-pty: {stats['inputs']} inputs sent, {stats['lines']} lines answered ({stats['bytes']} bytes, {stats['floods']} floods),"

@@ -26,7 +26,6 @@ import pytest
 
 from conftest import SEED, record_cases
 from fob import proto
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret
 
 pytestmark = pytest.mark.emu
@@ -37,20 +36,16 @@ MAX_DELAY = 0.045  # s after the request: past the loop's poll, the parse and th
 
 
 class CutRig:
-    def __init__(self, tmp_path, name: str) -> None:
+    def __init__(self, make_token, name: str) -> None:
         self.rnd = random.Random(f"{SEED}-{name}")
-        self.tok = EmulatedToken(tmp_path / "flash", rtc_set=True, board_overrides={"SIM_FLASH_WRITE_MS": 1})
-        self.tok.clock.freeze(T0)
-        self.tok.start()
+        self.tok = make_token(rtc_set=True, freeze=T0, board_overrides={"SIM_FLASH_WRITE_MS": 1})
         self.client = ProtocolClient(self.tok.port, timeout=3)
-        self.client.wait_ready()
         self.secrets: dict[str, str] = {}
         self.where = {"before": 0, "mid-write": 0, "after": 0}
         self.cuts = 0
 
     def close(self) -> None:
-        self.client.close()
-        self.tok.stop()
+        self.client.close()  # make_token stops the token
 
     def add(self, label: str, **kw) -> None:
         self.secrets[label] = kw.setdefault("secret", random_secret())
@@ -118,8 +113,8 @@ class CutRig:
 
 
 @pytest.fixture
-def rig(tmp_path, request):
-    r = CutRig(tmp_path, request.node.name)
+def rig(make_token, request):
+    r = CutRig(make_token, request.node.name)
     r.client.call("time_set", time=T0)
     r.add("a0", issuer="First")
     r.add("a1", issuer="Second", digits=8, algorithm="sha256")

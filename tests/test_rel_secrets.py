@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import fw_support  # noqa: F401
 from fob import access as fw_access
-from otpfob.emu import EmulatedToken, leakscan
+from otpfob.emu import leakscan
 from otpfob.emu.testing import ProtocolClient
 
 import pytest  # noqa: E402
@@ -65,23 +65,18 @@ def test_keys_are_read_from_requests():
     assert key in found and bytes.fromhex("ab" * 32) in found and len(found) == 3
 
 
-def test_an_emulated_tokens_serial_feeds_the_registry(tmp_path):
+def test_an_emulated_tokens_serial_feeds_the_registry(make_token):
     key = os.urandom(24)
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    tok.start()
-    try:
-        with ProtocolClient(tok.port) as c:
-            c.wait_ready()
-            c.call("add", label="scan", key=key.hex())  # not declared anywhere
-            c.call("list")
-        sent, secrets = leakscan.snapshot()
-        assert key in secrets
-        assert any(b'"label": "scan"' in blob for blob in sent)
-        # Were the token to echo its key, the scan would report it.
-        planted = tok.serial_log + key.hex().upper().encode()
-        assert leakscan.find(planted, secrets) == [(key, len(tok.serial_log))]
-    finally:
-        tok.stop()
+    tok = make_token(rtc_set=True)
+    with ProtocolClient(tok.port) as c:
+        c.call("add", label="scan", key=key.hex())  # not declared anywhere
+        c.call("list")
+    sent, secrets = leakscan.snapshot()
+    assert key in secrets
+    assert any(b'"label": "scan"' in blob for blob in sent)
+    # Were the token to echo its key, the scan would report it.
+    planted = tok.serial_log + key.hex().upper().encode()
+    assert leakscan.find(planted, secrets) == [(key, len(tok.serial_log))]
 
 
 class Counting(bytes):

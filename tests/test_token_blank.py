@@ -2,8 +2,8 @@
 
 import pytest
 
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, random_secret, screen_code
+from conftest import running_token
 
 pytestmark = pytest.mark.emu
 
@@ -12,15 +12,12 @@ BLANK_MS = 1500
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory):
-    tok = EmulatedToken(tmp_path_factory.mktemp("flash"), rtc_set=True,
-                        board_overrides={"BLANK_MS": BLANK_MS})
-    tok.start()
-    with ProtocolClient(tok.port) as c:
-        c.wait_ready()
-        for label in ("one", "two"):
-            c.call("add", label=label, secret=random_secret())
-    yield tok
-    tok.stop()
+    with running_token(tmp_path_factory.mktemp("flash"), rtc_set=True,
+                       board_overrides={"BLANK_MS": BLANK_MS}) as tok:
+        with ProtocolClient(tok.port) as c:
+            for label in ("one", "two"):
+                c.call("add", label=label, secret=random_secret())
+        yield tok
 
 
 def test_screen_blanks_and_the_first_press_only_wakes_it(token):

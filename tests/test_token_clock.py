@@ -8,7 +8,6 @@ import pyotp
 import pytest
 
 from fob import proto
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 
 pytestmark = pytest.mark.emu
@@ -17,16 +16,12 @@ T0 = 1_800_000_015
 
 
 @pytest.fixture
-def fresh(tmp_path):
+def fresh(make_token):
     """A token as built: the DS3231 has just had its first power (OSF set)."""
-    tok = EmulatedToken(tmp_path / "flash")
-    tok.clock.freeze(T0)
-    tok.start()
+    tok = make_token(freeze=T0)
     client = ProtocolClient(tok.port)
-    client.wait_ready()
     yield tok, client
     client.close()
-    tok.stop()
 
 
 def test_unset_clock_shows_no_code_until_set_then_osf_hides_it_again(fresh):
@@ -49,53 +44,43 @@ def test_unset_clock_shows_no_code_until_set_then_osf_hides_it_again(fresh):
     assert client.request("code", label="acct")["err"] == proto.E_CLOCK
 
 
-def test_missing_rtc_shows_a_message_and_the_serial_still_answers(tmp_path):
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    tok.remove_part("ds3231")
-    tok.start()
-    try:
-        with ProtocolClient(tok.port) as client:
-            info = client.wait_ready()
-            assert info["clock"] == proto.CLOCK_MISSING
-            client.call("add", label="acct", secret=random_secret())
-            assert [a["label"] for a in client.call("list")["accounts"]] == ["acct"]
-            text = tok.wait_for_screen(lambda t: "RTC missing" in t)
-            assert screen_code(text) is None
-            # Solder it back: the firmware retries it and shows codes again.
-            tok.add_part("ds3231")
-            tok.wait_for_screen(lambda t: screen_code(t) is not None, timeout=8)
-            assert client.call("info")["clock"] == proto.CLOCK_OK
-    finally:
-        tok.stop()
+def test_missing_rtc_shows_a_message_and_the_serial_still_answers(make_token):
+    tok = make_token(rtc_set=True, before_start=lambda t: t.remove_part("ds3231"))
+    with ProtocolClient(tok.port) as client:
+        info = client.wait_ready()
+        assert info["clock"] == proto.CLOCK_MISSING
+        client.call("add", label="acct", secret=random_secret())
+        assert [a["label"] for a in client.call("list")["accounts"]] == ["acct"]
+        text = tok.wait_for_screen(lambda t: "RTC missing" in t)
+        assert screen_code(text) is None
+        # Solder it back: the firmware retries it and shows codes again.
+        tok.add_part("ds3231")
+        tok.wait_for_screen(lambda t: screen_code(t) is not None, timeout=8)
+        assert client.call("info")["clock"] == proto.CLOCK_OK
 
 
-def test_rtc_lost_while_running_and_bus_faults_do_not_stop_the_token(tmp_path):
-    tok = EmulatedToken(tmp_path / "flash", rtc_set=True)
-    tok.start()
-    try:
-        with ProtocolClient(tok.port) as client:
-            client.wait_ready()
-            secret = random_secret()
-            client.call("add", label="acct", secret=secret)
-            tok.wait_for_screen(lambda t: screen_code(t) is not None)
-            tok.remove_part("ds3231")
-            text = tok.wait_for_screen(lambda t: "RTC missing" in t)
-            assert screen_code(text) is None
-            assert client.call("info")["clock"] == proto.CLOCK_MISSING
-            tok.add_part("ds3231")
-            tok.wait_for_screen(lambda t: screen_code(t) is not None, timeout=8)
-            # A burst of failed transactions (any part): the token recovers
-            # and shows the right code for a time set after the burst.
-            tok.i2c.inject_faults(20)
-            deadline = time.monotonic() + 10
-            while tok.i2c.pending_faults and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert tok.i2c.pending_faults == 0
-            later = int(tok.clock.now()) + 60  # within the firmware's jump tolerance
-            tok.clock.freeze(later)
-            want = grouped(pyotp.TOTP(secret).at(later))
-            tok.wait_for_screen(lambda t: screen_code(t) == want, timeout=15)
-            assert client.call("list")["accounts"][0]["label"] == "acct"
-            assert tok.running
-    finally:
-        tok.stop()
+def test_rtc_lost_while_running_and_bus_faults_do_not_stop_the_token(make_token):
+    tok = make_token(rtc_set=True)
+    with ProtocolClient(tok.port) as client:
+        secret = random_secret()
+        client.call("add", label="acct", secret=secret)
+        tok.wait_for_screen(lambda t: screen_code(t) is not None)
+        tok.remove_part("ds3231")
+        text = tok.wait_for_screen(lambda t: "RTC missing" in t)
+        assert screen_code(text) is None
+        assert client.call("info")["clock"] == proto.CLOCK_MISSING
+        tok.add_part("ds3231")
+        tok.wait_for_screen(lambda t: screen_code(t) is not None, timeout=8)
+        # A burst of failed transactions (any part): the token recovers
+        # and shows the right code for a time set after the burst.
+        tok.i2c.inject_faults(20)
+        deadline = time.monotonic() + 10
+        while tok.i2c.pending_faults and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tok.i2c.pending_faults == 0
+        later = int(tok.clock.now()) + 60  # within the firmware's jump tolerance
+        tok.clock.freeze(later)
+        want = grouped(pyotp.TOTP(secret).at(later))
+        tok.wait_for_screen(lambda t: screen_code(t) == want, timeout=15)
+        assert client.call("list")["accounts"][0]["label"] == "acct"
+        assert tok.running

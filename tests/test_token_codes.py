@@ -8,8 +8,8 @@ boundaries come without sleeping.
 import pyotp
 import pytest
 
-from otpfob.emu import EmulatedToken
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
+from conftest import running_token
 
 pytestmark = pytest.mark.emu
 
@@ -19,17 +19,14 @@ T0 = 1_790_000_000  # 2026-09-21, a multiple of 10 s; boundaries at 30 s steps
 @pytest.fixture(scope="module")
 def token(tmp_path_factory):
     # The screen stays on for the module (blanking: test_token_blank.py).
-    tok = EmulatedToken(tmp_path_factory.mktemp("flash"), board_overrides={"BLANK_MS": 600_000})
-    tok.clock.freeze(T0)
-    tok.start()
-    yield tok
-    tok.stop()
+    with running_token(tmp_path_factory.mktemp("flash"), board_overrides={"BLANK_MS": 600_000},
+                       freeze=T0) as tok:
+        yield tok
 
 
 @pytest.fixture(scope="module")
 def client(token):
     with ProtocolClient(token.port) as c:
-        c.wait_ready()
         c.call("time_set", time=int(token.clock.now()))
         yield c
 
@@ -116,18 +113,12 @@ def test_nothing_the_token_wrote_holds_a_secret(token, client, accounts):
             assert form not in out
 
 
-def test_a_128x32_panel_shows_the_code_too(tmp_path):
-    tok = EmulatedToken(tmp_path / "flash", board_overrides={"DISPLAY_H": 32})
-    tok.clock.freeze(T0)
-    tok.start()
-    try:
-        assert len(tok.screen_pixels()) == 32
-        with ProtocolClient(tok.port) as c:
-            c.wait_ready()
-            c.call("time_set", time=T0)
-            acct = {"label": "small", "issuer": "Tiny", "secret": random_secret()}
-            c.call("add", **acct)
-            text = wait_code(tok, acct)
-            assert "Tiny" in text
-    finally:
-        tok.stop()
+def test_a_128x32_panel_shows_the_code_too(make_token):
+    tok = make_token(board_overrides={"DISPLAY_H": 32}, freeze=T0)
+    assert len(tok.screen_pixels()) == 32
+    with ProtocolClient(tok.port) as c:
+        c.call("time_set", time=T0)
+        acct = {"label": "small", "issuer": "Tiny", "secret": random_secret()}
+        c.call("add", **acct)
+        text = wait_code(tok, acct)
+        assert "Tiny" in text

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyotp
 from PIL import Image
 
-from otpfob.emu import EmulatedToken, screen
+from otpfob.emu import screen
 from otpfob.emu.testing import ProtocolClient, grouped, screen_code
 from otpfob import paths
 
@@ -22,27 +22,21 @@ RFC_KEY = base64.b32encode(b"12345678901234567890").decode()
 T = 1_798_761_600 + 12  # 2027-01-01 00:00:12 UTC: 18 s left of the period
 
 
-def test_readme_screenshot(tmp_path):
+def test_readme_screenshot(tmp_path, make_token):
     out = os.environ.get("OTPFOB_SCREENSHOT")
     png = Path(out).resolve() if out else tmp_path / "emulated-screen.png"
-    tok = EmulatedToken(tmp_path / "flash")
-    tok.clock.freeze(T)
-    tok.start()
-    try:
-        with ProtocolClient(tok.port) as client:
-            client.wait_ready()
-            client.call("time_set", time=T)
-            # The RFC 6238 test key: a published secret, so the picture is the
-            # same on every run and the repository's copy stays unchanged.
-            secret = RFC_KEY
-            client.call("add", label="alice@example", issuer="GitHub", secret=secret)
-            client.call("add", label="root", issuer="AWS", secret=RFC_KEY + RFC_KEY)
-            want = grouped(pyotp.TOTP(secret).at(T))
-            text = tok.wait_for_screen(lambda t: screen_code(t) == want and "1/2" in t)
-        png.parent.mkdir(parents=True, exist_ok=True)
-        tok.screen_png(png, scale=4)
-    finally:
-        tok.stop()
+    tok = make_token(freeze=T)
+    with ProtocolClient(tok.port) as client:
+        client.call("time_set", time=T)
+        # The RFC 6238 test key: a published secret, so the picture is the
+        # same on every run and the repository's copy stays unchanged.
+        secret = RFC_KEY
+        client.call("add", label="alice@example", issuer="GitHub", secret=secret)
+        client.call("add", label="root", issuer="AWS", secret=RFC_KEY + RFC_KEY)
+        want = grouped(pyotp.TOTP(secret).at(T))
+        text = tok.wait_for_screen(lambda t: screen_code(t) == want and "1/2" in t)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    tok.screen_png(png, scale=4)
     assert "GitHub" in text and "1/2" in text and "alice@example" in text
     # The PNG shows the same pixels: read it back and decode it.
     img = Image.open(png).convert("L")

@@ -25,8 +25,9 @@ FACTORY_WAIT = 10.0  # seconds `wipe --factory` waits for the button to be held
 def factory_wipe(session: Session, *, yes: bool) -> None:
     """The body of `otpfob wipe --factory`: confirm, then wait for the held button."""
     if not yes:
-        click.confirm("Erase ALL accounts and the access password from the token? This cannot be undone",
-                      abort=True, err=True)
+        click.confirm(
+            "Erase ALL accounts and the access password from the token? This cannot be undone", abort=True, err=True
+        )
     click.echo(f"Hold the token's button down now (waiting up to {int(FACTORY_WAIT)} s)...", err=True)
     deadline = time.monotonic() + FACTORY_WAIT
     while True:
@@ -83,10 +84,10 @@ def access_set(password_stdin: bool) -> None:
     if not new:
         raise CliError("The new access password is empty; choose one with at least one character.")
     session.set_access(new)
-    click.echo("Access password set; the token now asks for it before add, delete, rename, list, code, "
-               "time --set and wipe.")
-    click.echo("Ctrl-C on its USB serial is off now; hold its button while powering it on to get it back.",
-               err=True)
+    click.echo(
+        "Access password set; the token now asks for it before add, delete, rename, list, code, time --set and wipe."
+    )
+    click.echo("Ctrl-C on its USB serial is off now; hold its button while powering it on to get it back.", err=True)
 
 
 @access_group.command("clear")

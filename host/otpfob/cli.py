@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -34,8 +35,14 @@ MAX_JUMP = 300  # seconds `time --set` may move a trusted clock without --force
 class _Group(click.Group):
     """A click group whose main() turns every failure into one sentence."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
@@ -90,12 +97,21 @@ def _session() -> Session:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--port", "-p", envvar="OTPFOB_PORT", metavar="PORT",
-              help="Serial port of the token (default: $OTPFOB_PORT, else found on USB).")
+@click.option(
+    "--port",
+    "-p",
+    envvar="OTPFOB_PORT",
+    metavar="PORT",
+    help="Serial port of the token (default: $OTPFOB_PORT, else found on USB).",
+)
 @password_option
-@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default=None,
-              help="Log the host library's work to stderr: debug shows one line per request, never a secret"
-                   " (default: warning; OTPFOB_DEBUG=1 means debug).")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="Log the host library's work to stderr: debug shows one line per request, never a secret"
+    " (default: warning; OTPFOB_DEBUG=1 means debug).",
+)
 @click.version_option(__version__, prog_name="otpfob")
 @click.pass_context
 def main(ctx: click.Context, port: str | None, password: str | None, log_level: str | None) -> None:
@@ -154,14 +170,18 @@ def _report(acct: Account, result: Check, mismatch: str) -> None:
     if not result.matches:
         raise CliError(mismatch)
     if acct.type == HOTP:
-        used = "" if result.counter is None else (
-            f" (the check used counter {result.counter}; the token's next code is for {result.counter + 1})")
+        used = (
+            ""
+            if result.counter is None
+            else (f" (the check used counter {result.counter}; the token's next code is for {result.counter + 1})")
+        )
         click.echo(f"Checked: the token's code for {acct.label!r} matches {ref}{used}.")
         return
     assert result.skew_seconds is not None and result.skew_steps is not None
     steps = result.skew_steps
-    where = (f"{steps:+d} step{'s' if abs(steps) != 1 else ''} of {acct.period} s" if steps
-             else f"same {acct.period} s step")
+    where = (
+        f"{steps:+d} step{'s' if abs(steps) != 1 else ''} of {acct.period} s" if steps else f"same {acct.period} s step"
+    )
     click.echo(
         f"Checked: the token's code for {acct.label!r} matches {ref}; its clock is "
         f"{_skew_text(result.skew_seconds)} ({where})."
@@ -192,18 +212,31 @@ def _next_steps(acct: Account) -> None:
 
 @main.command()
 @click.option("--secret", "-s", metavar="BASE32", help="Base32 secret; `-` reads it from stdin; omit to be prompted.")
-@click.option("--uri", "-u", metavar="URI", help="otpauth://totp/... or otpauth://hotp/... URI; `-` reads it from stdin.")
+@click.option(
+    "--uri", "-u", metavar="URI", help="otpauth://totp/... or otpauth://hotp/... URI; `-` reads it from stdin."
+)
 @click.option("--label", "-l", help="Account name on the token (default: from the URI).")
 @click.option("--issuer", "-i", help="Who issued the secret, e.g. AWS.")
 @click.option("--digits", "-d", type=int, help="Code length, 6 to 10 (default 6).")
 @click.option("--period", type=int, help="TOTP step in seconds (default 30).")
 @click.option("--algorithm", "-a", help="sha1, sha256 or sha512 (default sha1).")
-@click.option("--type", "otp_type", type=click.Choice([TOTP, HOTP], case_sensitive=False), help="totp (default) or hotp.")
+@click.option(
+    "--type", "otp_type", type=click.Choice([TOTP, HOTP], case_sensitive=False), help="totp (default) or hotp."
+)
 @click.option("--counter", type=int, help="HOTP start counter (default 0).")
 @click.option("--touch", is_flag=True, help="Release codes over USB only after a button press on the token.")
-def provision(secret: str | None, uri: str | None, label: str | None, issuer: str | None, digits: int | None,
-              period: int | None, algorithm: str | None, otp_type: str | None, counter: int | None,
-              touch: bool) -> None:
+def provision(
+    secret: str | None,
+    uri: str | None,
+    label: str | None,
+    issuer: str | None,
+    digits: int | None,
+    period: int | None,
+    algorithm: str | None,
+    otp_type: str | None,
+    counter: int | None,
+    touch: bool,
+) -> None:
     """Add an account to the token, then check it against pyotp.
 
     The secret is never echoed. Give it with --secret, pipe it with
@@ -247,8 +280,10 @@ def provision(secret: str | None, uri: str | None, label: str | None, issuer: st
     info = session.handshake()
     if acct.type == TOTP and info.clock != proto.CLOCK_OK:
         # Without a trusted clock the new account could not be checked; add nothing.
-        raise CliError("The token's clock is not set or not trusted, so the account could not be checked;"
-                       " run `otpfob time --set` first, then provision again.")
+        raise CliError(
+            "The token's clock is not set or not trusted, so the account could not be checked;"
+            " run `otpfob time --set` first, then provision again."
+        )
     session.add(acct)
     click.echo(f"Added {acct.label!r}" + (f" ({acct.issuer})" if acct.issuer else "") + " to the token.")
     try:
@@ -256,11 +291,16 @@ def provision(secret: str | None, uri: str | None, label: str | None, issuer: st
     except TokenError as exc:
         if exc.code != proto.E_TOUCH:
             raise
-        raise CliError(f"Added {acct.label!r}, but no button press came to release a code for the check;"
-                       f" run `otpfob verify --label {acct.label}` and press the button when asked.") from None
-    _report(acct, result,
-            f"The token's code for {acct.label!r} does not match the secret, so the account was stored wrongly;"
-            f" delete it with `otpfob delete` and provision it again.")
+        raise CliError(
+            f"Added {acct.label!r}, but no button press came to release a code for the check;"
+            f" run `otpfob verify --label {acct.label}` and press the button when asked."
+        ) from None
+    _report(
+        acct,
+        result,
+        f"The token's code for {acct.label!r} does not match the secret, so the account was stored wrongly;"
+        f" delete it with `otpfob delete` and provision it again.",
+    )
     _next_steps(acct)
 
 
@@ -278,8 +318,17 @@ def list_() -> None:
         return
     rows = [("LABEL", "ISSUER", "TYPE", "ALGORITHM", "DIGITS", "PERIOD", "TOUCH")]
     for a in accounts:
-        rows.append((a.label, a.issuer or "-", a.type, a.algorithm, str(a.digits),
-                     f"{a.period} s" if a.type == TOTP else "-", "yes" if a.touch else "no"))
+        rows.append(
+            (
+                a.label,
+                a.issuer or "-",
+                a.type,
+                a.algorithm,
+                str(a.digits),
+                f"{a.period} s" if a.type == TOTP else "-",
+                "yes" if a.touch else "no",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
@@ -364,7 +413,9 @@ def time_(set_: bool, force: bool) -> None:
 
 
 @main.command()
-@click.option("--secret", "-s", metavar="BASE32", help="The account's Base32 secret; `-` reads stdin; omit to be prompted.")
+@click.option(
+    "--secret", "-s", metavar="BASE32", help="The account's Base32 secret; `-` reads stdin; omit to be prompted."
+)
 @click.option("--uri", "-u", metavar="URI", help="The account's otpauth:// URI; `-` reads stdin.")
 @click.option("--label", "-l", help="The account on the token (default: from the URI, or the only account).")
 def verify(secret: str | None, uri: str | None, label: str | None) -> None:
@@ -396,13 +447,29 @@ def verify(secret: str | None, uri: str | None, label: str | None) -> None:
             raise InputError("Name the account to check with --label; see `otpfob list`.")
         label = accounts[0].label
     info = _find(accounts, label)
-    acct = Account(label=info.label, key=key, issuer=info.issuer, type=info.type, algorithm=info.algorithm,
-                   digits=info.digits, period=info.period, counter=info.counter or 0, touch=info.touch)
-    if from_uri is not None and (from_uri.type, from_uri.algorithm, from_uri.digits) != (info.type, info.algorithm, info.digits):
+    acct = Account(
+        label=info.label,
+        key=key,
+        issuer=info.issuer,
+        type=info.type,
+        algorithm=info.algorithm,
+        digits=info.digits,
+        period=info.period,
+        counter=info.counter or 0,
+        touch=info.touch,
+    )
+    if from_uri is not None and (from_uri.type, from_uri.algorithm, from_uri.digits) != (
+        info.type,
+        info.algorithm,
+        info.digits,
+    ):
         click.echo("Warning: the URI's type, algorithm or digits differ from the token's account.", err=True)
-    _report(acct, session.verify(acct, on_touch=_ask_touch),
-            f"The token's code for {acct.label!r} does not match this secret at the token's time or at this"
-            f" computer's; check the secret, or delete the account and provision it again.")
+    _report(
+        acct,
+        session.verify(acct, on_touch=_ask_touch),
+        f"The token's code for {acct.label!r} does not match this secret at the token's time or at this"
+        f" computer's; check the secret, or delete the account and provision it again.",
+    )
 
 
 @main.command()
@@ -447,7 +514,9 @@ def info() -> None:
     elif i.clock == proto.CLOCK_MISSING:
         clock = "no RTC answers; check its wiring"
     click.echo(f"Clock:       {clock}")
-    click.echo(f"Accounts:    {i.accounts} of {i.capacity}" + ("" if i.store == proto.STORE_OK else f" (store {i.store})"))
+    click.echo(
+        f"Accounts:    {i.accounts} of {i.capacity}" + ("" if i.store == proto.STORE_OK else f" (store {i.store})")
+    )
     click.echo(f"Free memory: {'unknown' if i.free is None else f'{i.free} bytes'}")
     if i.access:
         state = "unlocked" if i.unlocked else "locked"
@@ -462,8 +531,11 @@ def info() -> None:
 
 @main.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--factory", is_flag=True,
-              help="Also remove the access password (for a forgotten one); hold the token's button down.")
+@click.option(
+    "--factory",
+    is_flag=True,
+    help="Also remove the access password (for a forgotten one); hold the token's button down.",
+)
 def wipe(yes: bool, factory: bool) -> None:
     """Remove every account from the token.
 
@@ -487,29 +559,85 @@ def wipe(yes: bool, factory: bool) -> None:
 
 
 @main.command()
-@click.option("--board", "-b", required=True, metavar="NAME",
-              help="pico, pico_w, esp32_devkitc or esp32s3_devkitc.")
+@click.option(
+    "--board",
+    "-b",
+    metavar="NAME",
+    help="pico, pico_w, esp32_devkitc or esp32s3_devkitc; left out, the board's own description decides.",
+)
 @click.option("--build-only", is_flag=True, help="Compile into build/deploy/NAME/ and stop.")
-def deploy(board: str, build_only: bool) -> None:
-    """Compile the firmware for BOARD with mpy-cross and copy it to the token with mpremote.
+@click.option(
+    "--image",
+    metavar="[PATH]",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Pico only: flash the otpfob firmware image (fob frozen in; default"
+    " build/firmware-pico/otpfob-pico.uf2 from `make firmware-pico`) instead of copying .mpy files.",
+)
+@click.option(
+    "--drive",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="OTPFOB_DRIVE",
+    help="Where the Pico's RPI-RP2 drive is (or will be) mounted, for --image; found by its INFO_UF2.TXT when left out.",
+)
+def deploy(board: str | None, build_only: bool, image: str | None, drive: Path | None) -> None:
+    """Put otpfob on a board running MicroPython, or flash a Pico with the otpfob image.
 
-    The board file goes to the device as /board.py. The token is then reset
-    and must answer `info` with this release's firmware version.
+    The board is asked first what it runs (MicroPython version, .mpy
+    format, chip, free flash); deploy refuses, changing nothing, when the
+    build cannot run there. Then the firmware is compiled with mpy-cross and
+    copied with mpremote (with --image: the image is flashed through the
+    Pico's RPI-RP2 drive and only board.py and main.py are copied). The
+    board file goes to the device as /board.py. The token is then reset and
+    must answer `info` with this release's firmware version.
 
     \b
     Examples:
       otpfob deploy --board pico
+      otpfob deploy --board pico --image
       otpfob --port /dev/ttyUSB0 deploy --board esp32_devkitc
       otpfob deploy --board esp32s3_devkitc --build-only
     """
     from . import deploy as _deploy
 
-    out = _deploy.build(board, progress=click.echo)
-    click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
     if build_only:
+        if not board:
+            raise CliError("Name the board to build for with --board (pico, pico_w, esp32_devkitc or esp32s3_devkitc).")
+        out = _deploy.build(board, progress=click.echo)
+        click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
         return
+    if board is not None and board not in _deploy.ARCH:
+        _deploy.build(board)  # its one-sentence refusal, before any port is touched
     state = current()
-    port = state.port or discover.find_port()
+    if image is not None:
+        uf2 = Path(image) if image else _deploy.IMAGE
+        _deploy.image_build(board or "pico")  # refuses other boards before anything is touched
+        port = _deploy.flash_image(uf2, port=state.port, drive=drive, find_port=discover.find_port, progress=click.echo)
+        info = _deploy.probe(port)
+        if not board:
+            board = _deploy.board_from(info) or "pico"
+            click.echo(f"The board says it is a {info.description}: deploying --board {board}.")
+        out = _deploy.image_build(board)
+        _deploy.check_board(info, board, port, files=[p for p, _ in out.files], mpy=False)
+    else:
+        port = state.port or discover.find_port()
+        info = _deploy.probe(port)
+        if not board:
+            board = _deploy.board_from(info)
+            if not board:
+                raise CliError(
+                    f"The board on {port} describes itself as {info.description!r}, which does not settle the board"
+                    " file; name it with --board (pico, pico_w, esp32_devkitc or esp32s3_devkitc)."
+                )
+            click.echo(f"The board says it is a {info.description}: deploying --board {board}.")
+        if board not in _deploy.ARCH:  # the one-sentence refusal of build()
+            _deploy.build(board)
+        _deploy.check_board(info, board, port, files=None)  # chip and .mpy before compiling
+        out = _deploy.build(board, progress=click.echo)
+        click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
+        _deploy.check_board(info, board, port, files=[p for p, _ in out.files])
     _deploy.copy(out, port, progress=click.echo)
     version = _deploy.reset_and_check(port, progress=click.echo)
     click.echo(f"The token on {port} runs otpfob {version}.")

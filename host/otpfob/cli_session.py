@@ -23,7 +23,10 @@ PASSWORD_ENV = "OTPFOB_PASSWORD"
 THROTTLE_WAIT = 10.0  # a token slowing down wrong passwords is waited for up to this long
 
 password_option = click.option(
-    "--password", envvar=PASSWORD_ENV, metavar="PASSWORD", default=None,
+    "--password",
+    envvar=PASSWORD_ENV,
+    metavar="PASSWORD",
+    default=None,
     help="The token's access password (default: $OTPFOB_PASSWORD; asked for, hidden, when the token is locked).",
 )
 
@@ -36,8 +39,9 @@ def prompt_password(text: str = "Access password", *, confirm: bool = False) -> 
     """A hidden prompt on stderr (twice with `confirm`)."""
     if not _interactive():
         raise CliError(f"The token is locked; give its access password with --password or {PASSWORD_ENV}.")
-    return click.prompt(f"{text} (input hidden)", hide_input=True, confirmation_prompt=confirm,
-                        prompt_suffix=": ", err=True)
+    return click.prompt(
+        f"{text} (input hidden)", hide_input=True, confirmation_prompt=confirm, prompt_suffix=": ", err=True
+    )
 
 
 class CliState:
@@ -68,9 +72,11 @@ class CliState:
         if session.info().unlocked:
             return
         password = self.password if self.password is not None else prompt_password()
-        session.unlock(password, wait=THROTTLE_WAIT,
-                       on_wait=lambda s: click.echo(f"Waiting {s:.0f} s: the token slows down wrong passwords.",
-                                                    err=True))
+        session.unlock(
+            password,
+            wait=THROTTLE_WAIT,
+            on_wait=lambda s: click.echo(f"Waiting {s:.0f} s: the token slows down wrong passwords.", err=True),
+        )
         self._relock = True
 
     def relock_at_close(self) -> None:

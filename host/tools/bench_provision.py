@@ -28,16 +28,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=15, help="number of runs (default 15)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as flash, EmulatedToken(flash, rtc_set=True) as tok:
-        deadline = time.monotonic() + 20
-        while True:  # wait for the firmware to boot
-            try:
-                with Session(SerialTransport(tok.port, timeout=1)) as s:
-                    s.info()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        tok.wait_ready()  # the firmware has booted and answers
         times = []
         for i in range(args.n):
             key = hashlib.sha1(b"bench %d" % i).digest() * 2  # 40 bytes, as AWS hands out

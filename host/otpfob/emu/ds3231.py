@@ -54,8 +54,9 @@ class Clock:
     an emulator's emulated seconds for the emulated Pico.
     """
 
-    def __init__(self, unix: float | None = None, frozen: bool = False,
-                 source: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, unix: float | None = None, frozen: bool = False, source: Callable[[], float] = time.time
+    ) -> None:
         self._source = source
         self._lock = threading.Lock()
         self._offset = 0.0
@@ -165,9 +166,7 @@ class DS3231:
         else:
             hours = bcd(t.tm_hour)
         month = bcd(t.tm_mon) | (0x80 if year >= 2100 else 0)
-        return bytes(
-            [bcd(t.tm_sec), bcd(t.tm_min), hours, dow, bcd(t.tm_mday), month, bcd(year % 100)]
-        )
+        return bytes([bcd(t.tm_sec), bcd(t.tm_min), hours, dow, bcd(t.tm_mday), month, bcd(year % 100)])
 
     def _fields_to_unix(self, f: bytes) -> int:
         sec = min(unbcd(f[0] & 0x7F), 59)

@@ -46,9 +46,7 @@ def glyph_from_cell(char: str, font: str, cell: list[list[int]], spacing: int = 
     if not ys:
         return None
     y0, y1, x0, x1 = ys[0], ys[-1], xs[0], xs[-1]
-    rows = tuple(
-        sum(1 << (x - x0) for x in range(x0, x1 + 1) if cell[y][x]) for y in range(y0, y1 + 1)
-    )
+    rows = tuple(sum(1 << (x - x0) for x in range(x0, x1 + 1) if cell[y][x]) for y in range(y0, y1 + 1))
     return Glyph(char, font, rows, x1 - x0 + 1, y1 - y0 + 1, x0, y0, cell_w, cell_h, spacing)
 
 
@@ -243,9 +241,9 @@ def _import_font(firmware_dir: Path):
     path = firmware_dir / "fob" / "font.py"
     if not path.exists():
         # A firmware tree compiled to .mpy: read the fonts from the sources.
-        from .token import REPO
+        from ..paths import FIRMWARE
 
-        path = REPO / "firmware" / "fob" / "font.py"
+        path = FIRMWARE / "fob" / "font.py"
     spec = importlib.util.spec_from_file_location("_otpfob_fw_font", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -81,8 +81,13 @@ def _decode_key(req: dict, name: str) -> bytes | None:
 
 def _named_forms(key: bytes) -> list[tuple[str, bytes]]:
     b32 = base64.b32encode(key)
-    return [("raw bytes", key), ("hex", key.hex().encode()), ("HEX", key.hex().upper().encode()),
-            ("Base32", b32), ("base32", b32.lower())]
+    return [
+        ("raw bytes", key),
+        ("hex", key.hex().encode()),
+        ("HEX", key.hex().upper().encode()),
+        ("Base32", b32),
+        ("base32", b32.lower()),
+    ]
 
 
 def secrets_in_requests(data: bytes) -> set[bytes]:
@@ -119,7 +124,7 @@ def _index(secrets: Iterable[bytes]) -> dict[bytes, list[tuple[bytes, int, bytes
                 # (Random keys are never all printable: (95/256)**10.)
                 continue
             for off in range(len(form) - _K + 1):
-                idx.setdefault(form[off:off + _K], []).append((form, off, key))
+                idx.setdefault(form[off : off + _K], []).append((form, off, key))
     return idx
 
 
@@ -133,12 +138,12 @@ def find(blob: bytes, secrets: Iterable[bytes], idx=None) -> list[tuple[bytes, i
     # Any occurrence of a form (>= 2*_K-1 bytes) covers a position p % _K == 0
     # with a whole _K-byte slice of the form at offset `off`.
     for p in range(0, len(blob) - _K + 1, _K):
-        cands = get(blob[p:p + _K])
+        cands = get(blob[p : p + _K])
         if not cands:
             continue
         for form, off, key in cands:
             start = p - off
-            if start >= 0 and blob[start:start + len(form)] == form:
+            if start >= 0 and blob[start : start + len(form)] == form:
                 hits.add((key, start))
     return sorted(hits)
 
@@ -167,12 +172,14 @@ def scan() -> tuple[int, int, list[str]]:
     for blob in sent:
         total += len(blob)
         for key, pos in find(blob, secrets, idx):
-            kind = next((name for name, f in _named_forms(key) if blob[pos:pos + len(f)] == f), "?")
+            kind = next((name for name, f in _named_forms(key) if blob[pos : pos + len(f)] == f), "?")
             where = ""
             if os.environ.get("OTPFOB_LEAK_CONTEXT"):  # debugging: what came just before it
-                where = f", after {bytes(blob[max(0, pos - 48):pos])!r}"
-            leaks.append(f"a provisioned secret ({len(key)} bytes) appears as {kind} in a token's output"
-                         f" at byte {pos} of {len(blob)}{where}")
+                where = f", after {bytes(blob[max(0, pos - 48) : pos])!r}"
+            leaks.append(
+                f"a provisioned secret ({len(key)} bytes) appears as {kind} in a token's output"
+                f" at byte {pos} of {len(blob)}{where}"
+            )
     return total, len(secrets), leaks
 
 

@@ -35,8 +35,9 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 
 class LinkServer(threading.Thread):
-    def __init__(self, req_fd: int, rep_fd: int, bus, pins: dict[int, int],
-                 on_request: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, req_fd: int, rep_fd: int, bus, pins: dict[int, int], on_request: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(name="otpfob-emu-link", daemon=True)
         self.req_fd = req_fd
         self.rep_fd = rep_fd

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from ..paths import FIRMWARE, REPO  # noqa: F401  (REPO: re-exported for emu.token, emu.rp2)
 from . import screen
 from .ds3231 import DS3231, Clock
 from .i2c import I2CBus
 from .ssd1306 import SSD1306
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 class EmulatorError(RuntimeError):
@@ -26,7 +25,7 @@ class EmulatorError(RuntimeError):
 
 
 def default_firmware_dir() -> Path:
-    return Path(os.environ.get("OTPFOB_FIRMWARE", REPO / "firmware"))
+    return Path(os.environ.get("OTPFOB_FIRMWARE", FIRMWARE))
 
 
 def load_board(path: Path) -> dict:
@@ -39,9 +38,15 @@ def load_board(path: Path) -> dict:
 class TokenParts:
     """The modelled parts of a token built from ``board_file``."""
 
-    def __init__(self, board_file: str | os.PathLike, clock: Clock, *, rtc_set: bool = False,
-                 board_overrides: dict | None = None,
-                 firmware_dir: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        board_file: str | os.PathLike,
+        clock: Clock,
+        *,
+        rtc_set: bool = False,
+        board_overrides: dict | None = None,
+        firmware_dir: str | os.PathLike | None = None,
+    ) -> None:
         self.firmware_dir = Path(firmware_dir) if firmware_dir else default_firmware_dir()
         self.board_file = Path(board_file)
         self.board_overrides = dict(board_overrides or {})

@@ -59,8 +59,7 @@ def quadrants(pixels: Pixels, border: bool = True) -> str:
         lines.append("\u250c" + "\u2500" * cw + "\u2510")
     for y in range(0, h, 2):
         row = "".join(
-            _QUAD[px(x, y) | px(x + 1, y) << 1 | px(x, y + 1) << 2 | px(x + 1, y + 1) << 3]
-            for x in range(0, w, 2)
+            _QUAD[px(x, y) | px(x + 1, y) << 1 | px(x, y + 1) << 2 | px(x + 1, y + 1) << 3] for x in range(0, w, 2)
         )
         lines.append("\u2502" + row + "\u2502" if border else row)
     if border:

@@ -43,7 +43,7 @@ class ProtocolClient:
             line, buf = buf, b""
             tag = proto.REPLY_TAG.encode()
             if line.startswith(tag):
-                return json.loads(line[len(tag):])
+                return json.loads(line[len(tag) :])
             self.noise.append(line)
         raise TimeoutError("no reply from the token")
 

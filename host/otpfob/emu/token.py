@@ -79,8 +79,13 @@ class EmulatedToken(TokenParts):
         self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-flash-"))
         self.flash.mkdir(parents=True, exist_ok=True)
         self.heap = heap
-        super().__init__(board_file or default_board_file(), clock or Clock(), rtc_set=rtc_set,
-                         board_overrides=board_overrides, firmware_dir=firmware_dir)
+        super().__init__(
+            board_file or default_board_file(),
+            clock or Clock(),
+            rtc_set=rtc_set,
+            board_overrides=board_overrides,
+            firmware_dir=firmware_dir,
+        )
 
         self.serial: SerialPty | None = None
         self.proc: subprocess.Popen | None = None
@@ -133,8 +138,14 @@ class EmulatedToken(TokenParts):
         cmd.append(str(self.firmware_dir / "main.py"))
         try:
             self.proc = subprocess.Popen(
-                cmd, cwd=self.flash, env=env, stdin=in_r, stdout=out_w, stderr=err_w,
-                pass_fds=(req_w, rep_r), close_fds=True,
+                cmd,
+                cwd=self.flash,
+                env=env,
+                stdin=in_r,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(req_w, rep_r),
+                close_fds=True,
             )
         except OSError as e:
             for fd in (req_r, req_w, rep_r, rep_w, in_r, in_w, out_r, out_w, err_r, err_w):

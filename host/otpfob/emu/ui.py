@@ -78,8 +78,9 @@ def run(
     snapshot: str | None,
     side: Callable[[], list[str]] | None = None,
     footer: str = "",
+    stop: threading.Event | None = None,
 ) -> None:
-    """Draw and drive the token until Ctrl-C, ``q`` or the firmware exits."""
+    """Draw and drive the token until Ctrl-C, ``q``, ``stop`` or the firmware exits."""
     interactive = not headless and sys.stdin.isatty()
     old = None
     if interactive:
@@ -93,7 +94,7 @@ def run(
     try:
         if not headless:
             sys.stdout.write("\x1b[2J\x1b[?25l")
-        while token.running:
+        while token.running and not (stop is not None and stop.is_set()):
             now = time.monotonic()
             if interactive and select.select([sys.stdin], [], [], 0.02)[0]:
                 ch = os.read(sys.stdin.fileno(), 1).decode(errors="replace")

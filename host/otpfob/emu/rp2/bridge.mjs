@@ -12,7 +12,7 @@
 //   to CPython:   C connect  addr, mode, nanos(f64)        -> 1 byte: ACK
 //                 R read     addr, first, nanos(f64)       -> 1 byte: data
 //                 W write    addr, stop, nanos(f64), data  (no reply)
-//                 U usb      bytes the firmware sent        (no reply)
+//                 U usb      nanos(f64), instructions since input(f64), bytes (no reply)
 //                 Y sync     JSON {nanos, instr, wait}      -> commands
 //                 E event    JSON {event, ...}              (no reply)
 //   commands (the reply to Y, a JSON list): see handleCommand().
@@ -91,6 +91,10 @@ let usbInHead = 0;
 let instr = 0; // instructions executed since power-on
 let waitNanos = 0; // emulated time spent in WFI/WFE since power-on
 let resetRequested = false;
+let inputInstr = -1; // instruction count when host bytes last arrived
+let flashOps = []; // instructions after that input at which a ROM flash erase/program began
+const flashFuncs = opts.flashFuncs || []; // [start, end) of the ROM's erase and program
+const flashEntry = new Set(flashFuncs.map(([start]) => start));
 let i2cAlarm = null;
 let i2cNext = null;
 
@@ -110,6 +114,10 @@ function powerOn(flashImage) {
   if (romExt) mcu.flash.set(romExt, opts.romExtOffset);
   instr = 0;
   waitNanos = 0;
+  inputInstr = -1;
+  flashOps = [];
+  cutAtFlashOp = null;
+  cutAfterInput = null;
   resetRequested = false;
   pendingRead = null;
   usbIn = [];
@@ -119,8 +127,11 @@ function powerOn(flashImage) {
   mcu.peripherals[0x40058].onWatchdogTrigger = () => {
     resetRequested = true;
   };
+  // Our ROM's reset_usb_boot (machine.bootloader()) spins on a BKPT:
+  // report the first one of a power-on only (pico.py then shows BOOTSEL).
+  let breaks = 0;
   mcu.onBreak = (code) => {
-    event({ event: 'break', code, pc: mcu.core.PC });
+    if (breaks++ === 0) event({ event: 'break', code, pc: mcu.core.PC });
   };
   for (const [pin, value] of Object.entries(opts.pins || {})) mcu.gpio[pin].setInputValue(!!value);
   mcu.core.PC = opts.resetPC ?? mcu.core.PC;
@@ -193,7 +204,13 @@ function wireI2C() {
 function wireUSB() {
   cdc = new USBCDC(mcu.usbCtrl);
   cdc.onDeviceConnected = () => event({ event: 'usb', nanos: mcu.clock.nanos });
-  cdc.onSerialData = (buffer) => send('U', buffer);
+  cdc.onSerialData = (buffer) => {
+    const msg = Buffer.alloc(16 + buffer.length);
+    msg.writeDoubleLE(mcu.clock.nanos, 0);
+    msg.writeDoubleLE(inputInstr >= 0 ? instr - inputInstr : -1, 8);
+    msg.set(buffer, 16);
+    send('U', msg);
+  };
   cdcRead = mcu.usbCtrl.onEndpointRead;
   // A real host controller answers an armed OUT endpoint only when it has
   // data; rp2040js answers at once with an empty packet, which keeps the
@@ -228,6 +245,10 @@ function feedFIFO() {
 // -- the run loop ---------------------------------------------------------------------------
 let untilNanos = 0;
 let cutAt = Infinity; // power cut at this instruction count
+let cutAfterInput = null; // instructions, or {flashOp: n, plus: k}: k after the n-th erase/program begins
+let cutAtFlashOp = null;
+// OTPFOB_RP2_PROFILE=file: PC samples (one per 997 instructions), written at power-off.
+const profile = process.env.OTPFOB_RP2_PROFILE ? new Map() : null;
 let running = false;
 
 function saveFlash(path) {
@@ -243,6 +264,13 @@ function handleCommand(cmd) {
       break;
     case 'input': // bytes from the host, base64
       for (const b of Buffer.from(cmd.data, 'base64')) usbIn.push(b);
+      inputInstr = instr;
+      flashOps = [];
+      if (cutAfterInput !== null) {
+        if (cutAfterInput.flashOp !== undefined) cutAtFlashOp = cutAfterInput;
+        else cutAt = instr + cutAfterInput;
+        cutAfterInput = null;
+      }
       if (mcu) feedFIFO();
       break;
     case 'pin': {
@@ -254,8 +282,10 @@ function handleCommand(cmd) {
       else apply();
       break;
     }
-    case 'cut': // a power cut once this many instructions have run
-      cutAt = cmd.instr;
+    case 'cut': // a power cut once this many instructions have run ...
+      if (cmd.afterInput !== undefined) cutAfterInput = cmd.afterInput; // ... after the next host input
+      else if (cmd.flashOp !== undefined) cutAfterInput = { flashOp: cmd.flashOp, plus: cmd.plus };
+      else cutAt = cmd.instr;
       break;
     case 'power_on': {
       const image = cmd.flash && fs.existsSync(cmd.flash) ? fs.readFileSync(cmd.flash) : null;
@@ -265,12 +295,17 @@ function handleCommand(cmd) {
       untilNanos = 0;
       break;
     }
-    case 'power_off': // the power goes: keep the flash as it is at this instant
+    case 'power_off': { // the power goes: keep the flash as it is at this instant
       if (running && cmd.flash) saveFlash(cmd.flash);
-      event({ event: 'off', nanos: mcu ? mcu.clock.nanos : 0, instr });
+      if (profile) fs.writeFileSync(process.env.OTPFOB_RP2_PROFILE, JSON.stringify([...profile]));
+      const pc = mcu ? mcu.core.PC >>> 0 : 0;
+      const inFlashOp = flashFuncs.some(([a, b]) => pc >= a && pc < b);
+      event({ event: 'off', nanos: mcu ? mcu.clock.nanos : 0, instr, pc, inFlashOp,
+              sinceInput: inputInstr >= 0 ? instr - inputInstr : -1 });
       running = false;
       mcu = null;
       break;
+    }
     case 'save':
       if (mcu) saveFlash(cmd.flash);
       event({ event: 'saved' });
@@ -283,7 +318,8 @@ function handleCommand(cmd) {
 
 function sync() {
   const state = mcu
-    ? { nanos: mcu.clock.nanos, instr, wait: waitNanos, waiting: mcu.core.waiting }
+    ? { nanos: mcu.clock.nanos, instr, wait: waitNanos, waiting: mcu.core.waiting,
+        sinceInput: inputInstr >= 0 ? instr - inputInstr : -1, flashOps }
     : { nanos: 0, instr: 0, wait: 0, off: true };
   send('Y', Buffer.from(JSON.stringify(state)));
   flush();
@@ -311,6 +347,14 @@ function runSlice() {
       waitNanos += step;
     } else {
       if (instr >= cutAt) return;
+      if (profile && instr % 997 === 0) profile.set(core.PC, (profile.get(core.PC) || 0) + 1);
+      if (flashEntry.size && flashEntry.has(core.PC) && inputInstr >= 0) {
+        flashOps.push(instr - inputInstr);
+        if (cutAtFlashOp && flashOps.length - 1 === cutAtFlashOp.flashOp) {
+          cutAt = instr + cutAtFlashOp.plus;
+          cutAtFlashOp = null;
+        }
+      }
       const cycles = core.executeInstruction();
       instr++;
       clock.tick(cycles * cycleNanos);

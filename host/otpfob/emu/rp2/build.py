@@ -32,15 +32,36 @@ class Rp2Build:
     firmware: Path  # firmware.bin: MicroPython's rp2 port, RPI_PICO
     mpy_cross: Path
 
+    def flash_functions(self) -> list[tuple[int, int]]:
+        """[start, end) of the bootrom's flash erase and program routines,
+        from its link map (a power cut inside one is counted as such)."""
+        found = []
+        try:
+            lines = (self.root / "rom" / "bootrom.map").read_text().splitlines()
+        except OSError:
+            return found
+        for k, line in enumerate(lines):
+            parts = line.split()
+            if len(parts) == 1 and parts[0] in (".text.rom_flash_range_erase", ".text.rom_flash_range_program"):
+                start, size = (int(x, 16) for x in lines[k + 1].split()[:2])
+                found.append((start, start + size))
+        return found
+
 
 def find() -> Rp2Build | None:
     root = build_dir()
     node = shutil.which("node") or shutil.which("nodejs")
     entry = root / "js" / "node_modules" / "rp2040js" / "dist" / "esm" / "index.js"
     romext = root / "romext.bin"
-    b = Rp2Build(root, node or "", entry, root / "bootrom.bin",
-                 romext if romext.exists() else None, root / "firmware.bin",
-                 root / "mpy-cross" / "mpy-cross")
+    b = Rp2Build(
+        root,
+        node or "",
+        entry,
+        root / "bootrom.bin",
+        romext if romext.exists() else None,
+        root / "firmware.bin",
+        root / "mpy-cross" / "mpy-cross",
+    )
     if not node or not all(p.exists() for p in (entry, b.bootrom, b.firmware)):
         return None
     return b
@@ -51,5 +72,6 @@ def require() -> Rp2Build:
     if b is None:
         raise EmulatorError(
             "The emulated Pico is not built; run `make emulators` in an otpfob checkout "
-            "(it needs Node.js and the ARM toolchain).")
+            "(it needs Node.js and the ARM toolchain)."
+        )
     return b

@@ -29,8 +29,7 @@ def _key(board: str, board_extra: dict) -> str:
     h = hashlib.sha256(repr(sorted(board_extra.items())).encode())
     fw = REPO / "firmware"
     files = sorted(p for p in fw.rglob("*.py") if "__pycache__" not in p.parts)
-    files += [REPO / "boards" / f"{board}.py", REPO / "host" / "otpfob" / "deploy.py",
-              build.require().firmware]
+    files += [REPO / "boards" / f"{board}.py", REPO / "host" / "otpfob" / "deploy.py", build.require().firmware]
     for p in files:
         h.update(p.relative_to(REPO).as_posix().encode() if p.is_relative_to(REPO) else p.name.encode())
         h.update(p.read_bytes())
@@ -43,14 +42,18 @@ def _key(board: str, board_extra: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def deploy_cli(port: str, board: str = "pico", timeout: float = 600) -> subprocess.CompletedProcess:
+def deploy_cli(
+    port: str, board: str = "pico", timeout: float = 600, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     """Run the real `otpfob deploy` against ``port``."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "host"), str(REPO / "firmware"),
-                                         env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "host"), str(REPO / "firmware"), env.get("PYTHONPATH", "")])
     return subprocess.run(
-        [sys.executable, "-m", "otpfob.cli", "--port", port, "deploy", "--board", board],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        [sys.executable, "-m", "otpfob.cli", "--port", port, "deploy", "--board", board, *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -67,38 +70,70 @@ def _edit_board(port: str, text: str, work: Path) -> None:
     """Replace /board.py through the REPL with mpremote, then reset."""
     local = work / "board.py"
     local.write_text(text)
-    done = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "resume",
-                           "fs", "cp", str(local), ":board.py", "+", "reset"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mpremote",
+            "connect",
+            port,
+            "resume",
+            "fs",
+            "cp",
+            str(local),
+            ":board.py",
+            "+",
+            "reset",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
-        raise EmulatorError("mpremote could not write board.py on the emulated Pico:\n"
-                            + (done.stdout + done.stderr)[-1500:])
+        raise EmulatorError(
+            "mpremote could not write board.py on the emulated Pico:\n" + (done.stdout + done.stderr)[-1500:]
+        )
 
 
-def deployed_image(board: str = "pico", progress: Callable[[str], None] | None = None,
-                   board_extra: dict | None = None) -> Path:
+def deployed_image(
+    board: str = "pico",
+    progress: Callable[[str], None] | None = None,
+    board_extra: dict | None = None,
+    frozen: bool = False,
+) -> Path:
     """The cached flash image of a freshly deployed ``board``; made if missing.
     ``board_extra``: names added to its board file afterwards (over mpremote,
-    as a user changes pins), e.g. the clock tolerance a frozen RTC needs."""
+    as a user changes pins), e.g. the clock tolerance a frozen RTC needs.
+    ``frozen``: `deploy --image` (otpfob frozen into the firmware, `make
+    firmware-pico`) instead of the .mpy deploy."""
     board_extra = dict(board_extra or {})
     root = build.require().root / "images"
     root.mkdir(parents=True, exist_ok=True)
-    variant = "-x" if board_extra else ""
-    path = root / f"{board}{variant}-{_key(board, board_extra)}.bin"
+    variant = ("-x" if board_extra else "") + ("-frozen" if frozen else "")
+    from ...deploy import IMAGE
+
+    if frozen and not IMAGE.is_file():
+        raise EmulatorError("The Pico image with otpfob frozen in is not built; run `make firmware-pico`.")
+    key = _key(board, dict(board_extra, frozen=hashlib.sha256(IMAGE.read_bytes()).hexdigest() if frozen else ""))
+    path = root / f"{board}{variant}-{key}.bin"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one maker; other processes wait and reuse
         if path.exists():
             return path
         if progress:
-            progress("Preparing the emulated Pico: `otpfob deploy --board %s` onto a fresh "
-                     "MicroPython (once; about a minute)..." % board)
+            progress(
+                "Preparing the emulated Pico: `otpfob deploy --board %s` onto a fresh "
+                "MicroPython (once; about a minute)..." % board
+            )
         work = Path(tempfile.mkdtemp(prefix="otpfob-pico-image-"))
         try:
             with EmulatedPico(work, rtc_set=True) as pico:
-                done = deploy_cli(pico.port, board)
+                extra = ("--image", str(IMAGE), "--drive", str(pico.bootsel_dir)) if frozen else ()
+                done = deploy_cli(pico.port, board, extra=extra)
                 if done.returncode != 0:
-                    raise EmulatorError("otpfob deploy failed on the emulated Pico:\n"
-                                        + (done.stdout + done.stderr)[-1500:])
+                    raise EmulatorError(
+                        "otpfob deploy failed on the emulated Pico:\n" + (done.stdout + done.stderr)[-1500:]
+                    )
                 if board_extra:
                     _edit_board(pico.port, board_text(board, board_extra), work)
                     pico.wait_ready(60)

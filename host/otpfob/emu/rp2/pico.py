@@ -16,6 +16,14 @@ the pace.  Emulated time follows the wall clock (it never runs ahead of it,
 so the token keeps real time) unless ``paced=False`` or ``advance()`` moves
 it on.  The DS3231 counts emulated seconds.  Flash is a 2 MB image file in
 the ``flash`` folder, written at every power cut and stop.
+
+BOOTSEL: ``machine.bootloader()`` on the chip (our ROM's reset_usb_boot)
+or ``bootsel()`` from here powers the chip off and shows the USB drive a
+real RP2040 shows, as a folder ``flash/RPI-RP2`` holding INFO_UF2.TXT.  A
+``.uf2`` copied into it is programmed the way the bootrom does (each 4 KB
+sector a block touches is erased first; the rest of the flash, such as
+the littlefs filesystem, is kept); once every block of the file has been
+written, the folder goes away and the chip boots the new firmware.
 """
 
 from __future__ import annotations
@@ -39,6 +47,15 @@ from . import build
 
 FLASH_BYTES = 2 * 1024 * 1024  # the Pico's W25Q16JV
 FLASH_FILE = "flash.bin"
+BOOTSEL_DIR = "RPI-RP2"  # the folder standing for the BOOTSEL drive, in the flash folder
+# What a real RP2040's BOOTSEL drive holds (bootrom B2).
+INFO_UF2 = "UF2 Bootloader v3.0\r\nModel: Raspberry Pi RP2\r\nBoard-ID: RPI-RP2\r\n"
+INDEX_HTM = (
+    '<html><head><meta http-equiv="refresh" content="0;URL=\'https://raspberrypi.com/'
+    "device/RP2?version=E0C9125B0D9B'\"/></head><body>Redirecting to raspberrypi.com</body></html>\r\n"
+)
+UF2_FAMILY_RP2040 = 0xE48BFF56
+XIP_BASE = 0x10000000
 # Emulated time one sync may run ahead: the latency of host input and pin changes.
 SLICE_NS = 2_000_000
 
@@ -90,13 +107,28 @@ class EmulatedPico(TokenParts):
         self._cv = threading.Condition()
         self._instr = 0
         self._wait_ns = 0
+        self._since_input = -1
+        self._flash_ops: list[int] = []
+        self.last_off: dict = {}  # the 'off' event of the last power cut
         self._on = False
         self._skip_ns = 0
         self._wall0 = 0.0
         self._emu0 = 0
         self._events: list[dict] = []
+        self.i2c_bytes = 0  # bytes on the I2C wire (address bytes included)
+        self.last_input_ns = 0  # when host bytes last reached the chip
+        self.reply_after = -1  # instructions from the last host input to the end of a line sent back
+        # Called as f(addr, emulated_ns) after each I2C write reached a model
+        # (benchmarks watch the OLED's RAM with it).
+        self.on_i2c_write = None
+        # Called as f(data, emulated_ns) for each USB packet the firmware sent.
+        self.on_usb = None
         self.boots = 0
         self.resets = 0
+        self.bootsel_dir = self.flash / BOOTSEL_DIR
+        self._bootsel: threading.Thread | None = None
+        self._bootsel_stop = threading.Event()
+        self.uf2_loads = 0  # .uf2 files programmed through the BOOTSEL folder
 
     # -- emulated time ------------------------------------------------------------
     def emulated_ns(self) -> int:
@@ -172,13 +204,17 @@ class EmulatedPico(TokenParts):
             "i2c": int(self.board.get("I2C_ID", 0)),
             "pins": {str(self.button_pin): 1},
             "wireTime": self.wire_time,
+            "flashFuncs": self.rp2.flash_functions(),
             "logLevel": 3,
         }
         try:
             self.proc = subprocess.Popen(
                 [self.rp2.node, str(build.BRIDGE), json.dumps(opts)],
-                stdin=subprocess.DEVNULL, stdout=err_w, stderr=err_w,
-                pass_fds=(link_in_r, link_out_w), close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=err_w,
+                stderr=err_w,
+                pass_fds=(link_in_r, link_out_w),
+                close_fds=True,
             )
         except OSError as e:
             raise EmulatorError("Node.js could not be started (%s)." % e.strerror) from None
@@ -208,8 +244,7 @@ class EmulatedPico(TokenParts):
         self._queue({"op": "power_on", "flash": str(self.image)})
         self.boots += 1
 
-    def power_cut(self, at_instruction: int | None = None, *, wait: bool = True,
-                  timeout: float = 120) -> None:
+    def power_cut(self, at_instruction: int | None = None, *, wait: bool = True, timeout: float = 120) -> None:
         """Pull the power, now or once this power-on has run
         ``at_instruction`` instructions (then ``wait=False`` returns at once:
         drive the firmware, then ``wait_off()``).  The flash image is kept
@@ -222,6 +257,47 @@ class EmulatedPico(TokenParts):
             self._queue({"op": "cut", "instr": int(at_instruction)})
         if wait:
             self.wait_off(timeout)
+
+    def wait_ready(self, timeout: float = 60.0) -> dict:
+        """Wait for the app's first screen, then ask for ``info`` once
+        (asking while it boots queues requests that each collect the heap)."""
+        try:
+            self.wait_for_screen(lambda t: t.strip() != "", timeout)
+        except TimeoutError:
+            pass  # no display on the bus: ask anyway
+        return super().wait_ready(timeout)
+
+    def save_flash(self, timeout: float = 60) -> bytes:
+        """Write the flash image as it is now (the chip keeps running); its bytes."""
+        with self._cv:
+            n = sum(1 for e in self._events if e["event"] == "saved")
+        self._queue({"op": "save", "flash": str(self.image)})
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while sum(1 for e in self._events if e["event"] == "saved") == n:
+                if not self._cv.wait(0.5) and time.monotonic() > deadline:
+                    raise TimeoutError("the flash image was not saved")
+        return self.image.read_bytes()
+
+    def cut_after_input(self, instructions: int) -> None:
+        """Schedule a power cut ``instructions`` after the next host bytes
+        reach the chip (then send a request, then ``wait_off()``)."""
+        self._queue({"op": "cut", "afterInput": int(instructions)})
+
+    def cut_in_flash_op(self, n: int, plus: int) -> None:
+        """Schedule a power cut ``plus`` instructions after the ``n``-th ROM
+        flash erase or program (from 0) that follows the next host bytes."""
+        self._queue({"op": "cut", "flashOp": int(n), "plus": int(plus)})
+
+    @property
+    def since_input(self) -> int:
+        """Instructions run since host bytes last reached the chip."""
+        return self._since_input
+
+    @property
+    def flash_ops(self) -> list[int]:
+        """When ROM flash erases/programs began, in instructions after the last input."""
+        return list(self._flash_ops)
 
     def wait_off(self, timeout: float = 120) -> None:
         """Wait for a scheduled power cut to happen."""
@@ -241,7 +317,50 @@ class EmulatedPico(TokenParts):
             self.power_cut()
         self._power_on()
 
+    # -- BOOTSEL: the USB drive of the RP2040's bootrom -----------------------------
+    def bootsel(self) -> Path:
+        """Hold BOOTSEL and power on (or run ``machine.bootloader()``): the
+        chip stops and the drive folder appears; returns it.  A ``.uf2``
+        copied into it is flashed and the chip boots it."""
+        if self._bootsel is not None and self._bootsel.is_alive():
+            return self.bootsel_dir
+        if self.running:
+            self.power_cut()
+        self.bootsel_dir.mkdir(exist_ok=True)
+        for old in self.bootsel_dir.iterdir():
+            old.unlink()
+        (self.bootsel_dir / "INDEX.HTM").write_text(INDEX_HTM)
+        (self.bootsel_dir / "INFO_UF2.TXT").write_text(INFO_UF2)
+        self._bootsel_stop.clear()
+        self._bootsel = threading.Thread(target=self._bootsel_drive, name="otpfob-pico-bootsel", daemon=True)
+        self._bootsel.start()
+        return self.bootsel_dir
+
+    def _bootsel_drive(self) -> None:
+        while not self._bootsel_stop.wait(0.2):
+            for f in sorted(self.bootsel_dir.glob("*")):
+                if f.suffix.lower() != ".uf2":
+                    continue
+                blocks = uf2_blocks(f.read_bytes())
+                if blocks is None:  # still being copied
+                    continue
+                image = bytearray(self.image.read_bytes())
+                for sector in {(addr - XIP_BASE) // 4096 for addr, _ in blocks}:
+                    image[sector * 4096 : (sector + 1) * 4096] = b"\xff" * 4096
+                for addr, data in blocks:
+                    off = addr - XIP_BASE
+                    image[off : off + len(data)] = data
+                tmp = self.image.with_suffix(".uf2tmp")
+                tmp.write_bytes(bytes(image))
+                os.replace(tmp, self.image)
+                self.uf2_loads += 1
+                shutil.rmtree(self.bootsel_dir, ignore_errors=True)  # the drive goes away
+                if self.proc is not None and self.proc.poll() is None:
+                    self._power_on()  # the bootrom reboots into the new firmware
+                return
+
     def stop(self) -> None:
+        self._bootsel_stop.set()
         if self.proc is not None:
             if self.running:
                 self.power_cut()
@@ -351,15 +470,24 @@ class EmulatedPico(TokenParts):
         if kind == b"C":
             self._ns = int(struct.unpack_from("<d", p, 2)[0])
             ack = self.i2c.ack(p[0])
+            self.i2c_bytes += 1
             self._to_node.write(b"\x01" if ack else b"\x00")
         elif kind == b"R":
             self._ns = int(struct.unpack_from("<d", p, 2)[0])
+            self.i2c_bytes += 1
             self._to_node.write(bytes([self.i2c.read_byte(p[0], bool(p[1]))]))
         elif kind == b"W":
             self._ns = int(struct.unpack_from("<d", p, 2)[0])
             self.i2c.write_acked(p[0], p[10:], stop=bool(p[1]))
+            self.i2c_bytes += len(p) - 10
+            if self.on_i2c_write is not None:
+                self.on_i2c_write(p[0], self._base_ns + self._ns)
         elif kind == b"U":
-            self._to_host(p)
+            self._to_host(p[16:])
+            if b"\n" in p[16:]:
+                self.reply_after = int(struct.unpack_from("<d", p, 8)[0])
+            if self.on_usb is not None:
+                self.on_usb(p[16:], self._base_ns + int(struct.unpack_from("<d", p, 0)[0]))
         elif kind == b"E":
             self._event(json.loads(p))
         elif kind == b"Y":
@@ -372,6 +500,9 @@ class EmulatedPico(TokenParts):
             view = view[n:]
 
     def _event(self, ev: dict) -> None:
+        if ev["event"] == "break" and ev.get("code") == 0:
+            # The ROM's reset_usb_boot: machine.bootloader() was called.
+            threading.Thread(target=self.bootsel, daemon=True).start()
         with self._cv:
             self._events.append(ev)
             if ev["event"] == "reset":
@@ -380,6 +511,7 @@ class EmulatedPico(TokenParts):
                 self._ns = 0
                 self._instr = 0
             elif ev["event"] == "off":
+                self.last_off = ev
                 self._base_ns += int(ev["nanos"])
                 self._ns = 0
                 self._on = False
@@ -400,6 +532,8 @@ class EmulatedPico(TokenParts):
                 self._ns = int(state["nanos"])
                 self._instr = int(state["instr"])
                 self._wait_ns = int(state["wait"])
+                self._since_input = int(state["sinceInput"])
+                self._flash_ops = state["flashOps"]
             self._cv.notify_all()
         while True:
             with self._cv:
@@ -408,6 +542,7 @@ class EmulatedPico(TokenParts):
             data = self._host_input()
             if data:
                 cmds.append({"op": "input", "data": base64.b64encode(data).decode()})
+                self.last_input_ns = self.emulated_ns()
             if state.get("off") and not any(c["op"] in ("power_on", "quit") for c in cmds):
                 # Power is off: nothing runs until a command comes.
                 self._reply(cmds)
@@ -432,3 +567,23 @@ class EmulatedPico(TokenParts):
     def _reply(self, cmds: list[dict]) -> None:
         body = json.dumps(cmds).encode()
         self._to_node.write(struct.pack("<I", len(body)) + body)
+
+
+def uf2_blocks(data: bytes) -> list[tuple[int, bytes]] | None:
+    """The (flash address, bytes) of each RP2040 block of a UF2 file, or
+    None while the file is incomplete (not every block of it there yet).
+    Blocks of other families are skipped, as the bootrom does."""
+    blocks: dict[int, tuple[int, bytes]] = {}
+    total = None
+    for off in range(0, len(data) - 511, 512):
+        m0, m1, flags, addr, size, no, count, family = struct.unpack_from("<8I", data, off)
+        if m0 != 0x0A324655 or m1 != 0x9E5D5157 or struct.unpack_from("<I", data, off + 508)[0] != 0x0AB16F30:
+            continue
+        if flags & 1 or (flags & 0x2000 and family != UF2_FAMILY_RP2040):
+            continue  # "not main flash", or for another chip
+        total = count
+        if XIP_BASE <= addr and addr + size <= XIP_BASE + FLASH_BYTES:
+            blocks[no] = (addr, data[off + 32 : off + 32 + size])
+    if total is None or len(blocks) < total:
+        return None
+    return [blocks[n] for n in sorted(blocks)]

@@ -1,0 +1,227 @@
+# What the screen shows: which account, its code or a message, when it
+# blanks, and when it is redrawn.
+#
+# draw() runs every loop turn; while nothing that decides the screen has
+# moved it returns before anything allocates (tests/test_fw_alloc.py).
+
+from fob import proto
+from fob.drivers.button import SHORT
+from fob.ticks import ticks_diff, ticks_ms
+
+try:
+    from micropython import const
+except ImportError:  # CPython, for the tests
+    def const(x):
+        return x
+
+BLANK_MS = 30000
+DISPLAY_RETRY_MS = 5000
+MAINTENANCE_MS = 5000  # how long the boot note "Maintenance: Ctrl-C on" stays
+
+MSG_MAINTENANCE = ("Maintenance:", "", "Ctrl-C on", "(button held", "at power-on)")
+
+# What the screen shows (besides a code)
+_S_CODE = const(0)
+_S_HOTP = const(1)
+_S_UNSET = const(2)
+_S_JUMPED = const(3)
+_S_MISSING = const(4)
+_S_DAMAGED = const(5)
+_S_EMPTY = const(6)
+_S_ACCESS_DAMAGED = const(7)
+
+
+class Screen:
+    """The shown account (``index``), the clock reading it shows
+    (``clock_state``, ``time``), the blank timer and the display.
+
+    Set ``force`` when something outside changed what may be shown (a
+    request was handled): the next draw() redraws.
+    """
+
+    def __init__(self, hw, board, store, access, maintenance=False):
+        from fob.ui import UI
+
+        self.hw = hw
+        self.board = board
+        self.store = store
+        self.access = access
+        self.ui = UI(hw.display)
+        self.blank_ms = getattr(board, "BLANK_MS", BLANK_MS)
+        self.index = 0
+        self.clock_state = None
+        self.time = None
+        now = ticks_ms()
+        self.active = now  # last button press: the blank timer
+        self._display_at = now
+        self._drawn = None  # key of what is on screen
+        # What draw() last looked at: it returns early while none moved.
+        self._seen_index = None
+        self._seen_generation = None
+        self._seen_clock = None
+        self._seen_time = None
+        self._seen_access_damaged = None
+        self._acct = None  # (index, generation) the cached texts/key belong to
+        self._key = None
+        self._code_step = None
+        self._code = ""
+        self.force = True
+        self._note_at = now if maintenance else None
+
+    # ---- events ------------------------------------------------------------
+    def press(self, ev, now):
+        """A button press: the first one wakes the screen, the next ones move
+        to the next (SHORT) or previous (LONG) account."""
+        self.active = now
+        self.force = True
+        if not self.ui.awake:
+            self.ui.wake()
+            return
+        n = self.store.count()
+        if n:
+            self.index = (self.index + (1 if ev == SHORT else -1)) % n
+
+    def ask_touch(self, label, now):
+        """The "Press button" screen, awake, until ``touch_done()``."""
+        from fob import ui
+
+        self.active = now
+        self.ui.wake()
+        self.ui.message(ui.touch_lines(label))
+
+    def touch_done(self, now):
+        self.active = now
+        self.force = True
+
+    # ---- the loop ------------------------------------------------------------
+    def update(self, now, waiting):
+        """Blank after ``blank_ms`` without a press, retry a failed display,
+        redraw. ``waiting``: a touch is pending, its screen stays as it is."""
+        awake = self.ui.awake
+        if awake and not waiting and ticks_diff(now, self.active) >= self.blank_ms:
+            self.ui.sleep()
+            awake = False
+        if self.ui.failed and ticks_diff(now, self._display_at) >= DISPLAY_RETRY_MS:
+            self._display_at = now
+            self._retry_display()
+        if awake and not waiting:
+            self.draw()
+
+    def _account(self):
+        # Texts and key of the shown account, rebuilt only when it changes.
+        key = (self.index, self.store.generation)
+        if self._acct != key:
+            from fob import otp
+
+            s = self.store
+            self.ui.prepare(s.issuer(self.index), s.label(self.index), self.index, s.count())
+            self._key = otp.OtpKey(s.key(self.index), s.params(self.index).algorithm)  # one at a time
+            self._acct = key
+            self._code_step = None
+
+    def _screen(self):
+        if self.store.state != proto.STORE_OK:
+            return _S_DAMAGED
+        if self.access.damaged:
+            # Fail closed, as the serial side does: damaged protection data
+            # may be tampering, and only a factory wipe resets it.
+            return _S_ACCESS_DAMAGED
+        n = self.store.count()
+        if n == 0:
+            return _S_EMPTY
+        if self.index >= n:
+            self.index = n - 1
+        if self.store.params(self.index).hotp:
+            return _S_HOTP
+        st = self.clock_state
+        if st == proto.CLOCK_OK:
+            return _S_CODE
+        if st == proto.CLOCK_MISSING:
+            return _S_MISSING
+        if st == proto.CLOCK_JUMPED:
+            return _S_JUMPED
+        return _S_UNSET
+
+    def draw(self):
+        if self._note_at is not None:
+            if ticks_diff(ticks_ms(), self._note_at) < MAINTENANCE_MS:
+                if self._drawn != "note":
+                    self._drawn = "note"
+                    self.ui.message(MSG_MAINTENANCE)
+                return
+            self._note_at = None
+            self.force = True
+        # When nothing that decides the screen has moved, return before
+        # anything allocates (no Params, no key).
+        if (not self.force and self.index == self._seen_index
+                and self.store.generation == self._seen_generation
+                and self.clock_state == self._seen_clock and self.time == self._seen_time
+                and self.access.damaged == self._seen_access_damaged):
+            return
+        self._seen_index = self.index
+        self._seen_generation = self.store.generation
+        self._seen_clock = self.clock_state
+        self._seen_time = self.time
+        self._seen_access_damaged = self.access.damaged
+        screen = self._screen()
+        t = self.time if screen == _S_CODE else None
+        key = (screen, self.index, self.store.generation, t)
+        if key == self._drawn and not self.force:
+            return
+        self.force = False
+        self._drawn = key
+        ui = self.ui
+        if screen == _S_CODE:
+            self._account()
+            p = self.store.params(self.index)
+            period = p.period
+            step = t // period
+            if step != self._code_step:
+                self._code = self._key.totp(t, p.digits, period)
+                self._code_step = step
+            ui.code(self._code, period - t % period, period)
+        elif screen == _S_HOTP:
+            self._account()
+            ui.hotp()
+        else:
+            self._acct = None
+            self._key = None  # no key held while no code is shown
+            ui.message(_MESSAGES[screen])
+
+    def _retry_display(self):
+        if self.hw.display is None:
+            from fob import hw as hwmod
+
+            if hwmod.retry_display(self.hw, self.board) is None:
+                return
+            from fob.ui import UI
+
+            awake = self.ui.awake
+            self.ui = UI(self.hw.display)
+            self.ui.awake = True
+            if not awake:
+                self.ui.sleep()
+        elif not self.ui.recover():
+            return
+        self.force = True
+        self._acct = None
+
+
+_MESSAGES = None
+
+
+def _init_messages():
+    global _MESSAGES
+    from fob import ui
+
+    _MESSAGES = {
+        _S_UNSET: ui.MSG_CLOCK_UNSET,
+        _S_JUMPED: ui.MSG_CLOCK_JUMPED,
+        _S_MISSING: ui.MSG_RTC_MISSING,
+        _S_DAMAGED: ui.MSG_STORE_DAMAGED,
+        _S_ACCESS_DAMAGED: ui.MSG_ACCESS_DAMAGED,
+        _S_EMPTY: ui.MSG_NO_ACCOUNTS,
+    }
+
+
+_init_messages()
