@@ -13,7 +13,7 @@ PICO_UF2 := build/firmware-pico/otpfob-pico.uf2
 # boards (real-time button holds, throttle delays, restarts), not the CPU.
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 
-.PHONY: all venv lint emulators firmware-pico bench-rp2-deploy test demo bench bench-host fuzz screenshots clean
+.PHONY: all venv lint emulators firmware-pico bench-rp2 bench-rp2-deploy test demo bench bench-host fuzz screenshots clean
 
 all: test
 
@@ -64,6 +64,11 @@ bench: venv emulators
 # Free heap and boot time, .mpy deploy against the frozen image (docs/benchmarks.md).
 bench-rp2-deploy: venv emulators firmware-pico
 	$(PY) host/tools/bench_rp2_deploy.py
+
+# Latency, idle load and HMAC cycles on the emulated Pico, in emulated time
+# (the "Real rp2 port" section of docs/benchmarks.md).
+bench-rp2: venv emulators
+	$(PY) host/tools/bench_rp2.py
 
 # `otpfob provision` wall time against the emulated token (docs/benchmarks-host.md).
 bench-host: venv

@@ -247,3 +247,13 @@ def make_pico(pico_image, tmp_path, request):
 def rp2_built():
     """The emulated Pico's build (skip or, in CI, fail without it)."""
     return require_rp2()
+
+
+@pytest.fixture(autouse=True)
+def _real_ticks_after_each_test():
+    """An AppRig runs the firmware on virtual ticks (fw_support); later tests
+    in the same worker get the real ones back."""
+    yield
+    fw = sys.modules.get("fw_support")
+    if fw is not None:
+        fw.VIRTUAL_TICKS.active = False

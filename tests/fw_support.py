@@ -204,10 +204,16 @@ class ServerRig:
             kw["button_held"] = lambda: self.held
         self.server = Server(self.store, self.clock, board="test", touch=touch, **kw)
         self.sent: list[bytes] = []
+        self.largest_piece = 0  # the longest single write of any reply
         self.n = 0
 
     def raw(self, line: bytes) -> dict:
-        out = self.server.handle_line(line)
+        # The link's path: the reply written piece by piece (Server.respond).
+        pieces: list[bytes] = []
+        assert self.server.respond(line, pieces.append) is True
+        assert pieces and all(isinstance(p, bytes) for p in pieces)
+        self.largest_piece = max(self.largest_piece, max(len(p) for p in pieces))
+        out = b"".join(pieces)
         self.sent.append(out)
         assert out.startswith(REPLY_TAG) and out.endswith(b"\n") and out.count(b"\n") == 1
         return json.loads(out[len(REPLY_TAG):])
@@ -263,13 +269,57 @@ class _Bus:
             raise OSError(5)
 
 
+class VirtualTicks:
+    """Millisecond ticks that move only when a test says so, installed into
+    the firmware modules that read ticks while an AppRig runs (conftest puts
+    real ticks back after each test).  Loop turns then take no wall time:
+    a loaded CI machine cannot stretch a 60 ms press into a long one."""
+
+    MODULES = ("fob.app", "fob.screen", "fob.link", "fob.server", "fob.access", "fob.clock",
+               "fob.drivers.button")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.now = 0
+        self._real = None
+
+    def ticks_ms(self) -> int:
+        return self.now & ((1 << 30) - 1) if self.active else self._real()
+
+    def sleep_ms(self, ms: int) -> None:
+        if self.active:
+            self.now += ms
+        else:
+            time.sleep(ms / 1000)
+
+    def install(self) -> None:
+        import importlib
+
+        from fob import ticks
+
+        self._real = ticks.ticks_ms
+        for name in self.MODULES:
+            mod = importlib.import_module(name)
+            if hasattr(mod, "ticks_ms"):
+                mod.ticks_ms = self.ticks_ms
+            if hasattr(mod, "sleep_ms"):
+                mod.sleep_ms = self.sleep_ms
+        self.now = self._real()
+        self.active = True
+
+
+VIRTUAL_TICKS = VirtualTicks()
+
+
 class AppRig:
     """`fob.app.App` in CPython on the real SSD1306 driver (a recording bus),
     the real button driver on a fake pin (`held`: down at power-on), a
     FakeRTC and pipes for its USB serial; board values from `board`. Loop
-    turns run in real time (`run`). Needs install_framebuf() first."""
+    turns run in virtual time (`run`: 5 ms a turn), so the results do not
+    depend on the machine's load. Needs install_framebuf() first."""
 
     def __init__(self, height=64, held=False, **board):
+        VIRTUAL_TICKS.install()
         from fob.app import App
         from fob.drivers.button import Button
         from fob.drivers.ssd1306 import SSD1306_I2C
@@ -294,10 +344,14 @@ class AppRig:
         self.n = 0
 
     def run(self, seconds=0.05):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        for _ in range(max(1, int(seconds * 1000) // 5)):
             self.app.step()
-            time.sleep(0.005)
+            VIRTUAL_TICKS.now += 5
+
+    @property
+    def now_ms(self) -> int:
+        """The virtual time, in ms."""
+        return VIRTUAL_TICKS.now
 
     def send_raw(self, data: bytes):
         os.write(self.in_w, data)

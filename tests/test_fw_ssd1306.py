@@ -40,7 +40,42 @@ def commands(log, addr=0x3C):
         if data[0] == 0x80:
             assert len(data) == 2, "Co=1 carries exactly one command byte"
             out.append(data[1])
+        elif data[0] == 0x00:  # Co=0, D/C#=0: the rest is commands
+            out.extend(data[1:])
     return out
+
+
+def panel_ram(log, ram=None, pages=8):
+    """The GDDRAM after the logged transfers, in horizontal mode (10.1.3):
+    the column/page window commands, then data walking the window."""
+    ram = bytearray(128 * pages) if ram is None else ram
+    win = [0, 127, 0, pages - 1]
+    col = page = 0
+    for _, _, data in log:
+        if data[0] == 0x00:
+            c = list(data[1:])
+            while c:
+                if c[0] in (0x21, 0x22):
+                    if c[0] == 0x21:
+                        win[0], win[1] = c[1], c[2]
+                        col = c[1]
+                    else:
+                        win[2], win[3] = c[1], c[2]
+                        page = c[1]
+                    c = c[3:]
+                else:
+                    c = c[1:]
+        elif data[0] == 0x80 and data[1] in (0x21, 0x22):
+            raise AssertionError("window commands go in one Co=0 transfer")
+        elif data[0] == 0x40:
+            for b in data[1:]:
+                ram[page * 128 + col] = b
+                if col >= win[1]:
+                    col = win[0]
+                    page = win[2] if page >= win[3] else page + 1
+                else:
+                    col += 1
+    return ram
 
 
 def data_writes(log):
@@ -56,14 +91,16 @@ def test_init_sequence_and_first_frame(height):
     window = [0x21, 0, 127, 0x22, 0, pages - 1]  # 10.1.4 / 10.1.5 column and page range
     assert cmds == datasheet_init(height) + window
     frames = data_writes(bus.log)
-    assert frames == [bytes(128 * pages)]  # a cleared RAM, written once
+    assert frames == [bytes(128 * pages)]  # a cleared RAM, written once (whatever it held)
     assert oled.width == 128 and oled.height == height
 
 
 @pytest.mark.parametrize("height", [64, 32])
-def test_show_writes_pages_in_horizontal_mode(height):
+def test_show_sends_only_the_changed_spans(height):
     bus = RecordingI2C()
     oled = ssd1306.SSD1306_I2C(128, height, bus)
+    pages = height // 8
+    ram = panel_ram(bus.log, pages=pages)
     bus.log.clear()
     # Pixels at known places: GDDRAM byte = page * 128 + column, bit = row % 8
     # (datasheet 8.7, figure 8-13: horizontal addressing walks columns then pages).
@@ -71,16 +108,49 @@ def test_show_writes_pages_in_horizontal_mode(height):
     for x, y in spots:
         oled.pixel(x, y, 1)
     oled.show()
-    cmds = commands(bus.log)
-    assert cmds == [0x21, 0, 127, 0x22, 0, height // 8 - 1]
-    (frame,) = data_writes(bus.log)
-    assert len(frame) == 128 * height // 8
-    expect = bytearray(len(frame))
+    expect = bytearray(128 * pages)
     for x, y in spots:
         expect[(y // 8) * 128 + x] |= 1 << (y % 8)
-    assert frame == bytes(expect)
-    # The data transfer is the last one, after the window was set.
-    assert bus.log[-1][2][0] == 0x40
+    assert panel_ram(bus.log, ram, pages) == expect == oled.buffer
+    # Page 0 whole (both ends changed), one 16-column chunk on page 1, the
+    # last page from column 64: 128 + 16 + 64 bytes, not the whole frame.
+    assert sorted(len(f) for f in data_writes(bus.log)) == [16, 64, 128]
+    assert bus.log[-1][2][0] == 0x40  # each window is set before its data
+    # Nothing changed: nothing sent.
+    bus.log.clear()
+    oled.show()
+    assert bus.log == []
+    # One pixel: one window, one 16-byte chunk.
+    oled.pixel(40, 20, 1)
+    oled.show()
+    assert commands(bus.log) == [0x21, 32, 47, 0x22, 2, 2]
+    assert data_writes(bus.log) == [bytes(oled.buffer[256 + 32:256 + 48])]
+    assert panel_ram(bus.log, ram, pages) == oled.buffer
+
+
+def test_buffer_allocated_once():
+    bus = RecordingI2C()
+    oled = ssd1306.SSD1306_I2C(128, 64, bus)
+    ram = panel_ram(bus.log)
+    buf = oled.buffer
+    oled.fill(1)
+    oled.show()
+    oled.show()
+    assert oled.buffer is buf
+    assert panel_ram(bus.log, ram) == b"\xff" * 1024
+
+
+def test_failed_transfer_resends_the_whole_frame():
+    bus = RecordingI2C()
+    oled = ssd1306.SSD1306_I2C(128, 64, bus)
+    oled.pixel(3, 3, 1)
+    oled.i2c = RecordingI2C(fail=True)
+    with pytest.raises(OSError):
+        oled.show()
+    oled.i2c = bus
+    bus.log.clear()
+    oled.show()
+    assert data_writes(bus.log) == [bytes(oled.buffer)]
 
 
 def test_contrast_power_invert():
@@ -93,18 +163,6 @@ def test_contrast_power_invert():
     oled.invert(True)
     oled.invert(False)
     assert commands(bus.log) == [0x81, 0x7F, 0xAE, 0xAF, 0xA7, 0xA6]
-
-
-def test_buffer_allocated_once():
-    bus = RecordingI2C()
-    oled = ssd1306.SSD1306_I2C(128, 64, bus)
-    buf = oled.buffer
-    oled.fill(1)
-    oled.show()
-    oled.show()
-    assert oled.buffer is buf
-    frames = data_writes(bus.log)
-    assert frames[-1] == b"\xff" * 1024
 
 
 def test_missing_panel_raises_oserror():

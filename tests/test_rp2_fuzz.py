@@ -9,7 +9,7 @@ CPython model (tests/test_rel_fuzz.py's Rig, the same firmware logic under
 CPython, over the same accounts); nothing may reach a REPL; refused requests
 change nothing: the whole 2 MB flash image is the same byte for byte.
 
-Normal run: 2 x 600 frames; `make fuzz` (OTPFOB_FUZZ=full): 2 x 10,000.
+Normal run: 2 x 520 frames or more; `make fuzz` (OTPFOB_FUZZ=full): 2 x 10,000.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from test_rel_fuzz import BASES, KEY2, PER_EXAMPLE, SECRET, SECRET_B32, Rig, _re
 
 pytestmark = [pytest.mark.rp2, pytest.mark.fuzz]
 
-N = 10_000 if os.environ.get("OTPFOB_FUZZ") == "full" else 600
+N = 10_000 if os.environ.get("OTPFOB_FUZZ") == "full" else 520
 PASSWORD = "fuzzing the real usb stack"
 REPL_SIGNS = (b">>>", b"raw REPL", b"MicroPython v", b"Traceback", b"KeyboardInterrupt")
 
@@ -42,6 +42,10 @@ def with_controls(draw, chunks: list[bytes], locked: bool) -> list[bytes]:
     keys = b"\x01\x02\x04\x05" + (b"\x03" if locked else b"")
     out = []
     for chunk in chunks:
+        if not locked:
+            # Without a password Ctrl-C breaks into the REPL by design (it is
+            # how `otpfob deploy` gets in): the byte mutations may not send it.
+            chunk = chunk.replace(b"\x03", b"\x13")
         if chunk and draw(st.integers(0, 3)) == 0:
             at = draw(st.integers(0, len(chunk)))
             k = keys[draw(st.integers(0, len(keys) - 1))]
@@ -75,7 +79,7 @@ def test_fuzz_the_real_usb_cdc(make_pico, tmp_path, locked):
     stats = {"frames": 0, "lines": 0, "errors": 0, "controls": 0}
     client = ProtocolClient(pico.port, timeout=30)
     try:
-        @_settings(int(N * 1.15) + PER_EXAMPLE)
+        @_settings(int(N * 1.5) + PER_EXAMPLE)
         @seed(SEED + locked)
         @given(st.data())
         def run(data):

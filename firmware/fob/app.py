@@ -1,9 +1,14 @@
 # The token's main loop: serial requests, the button, and the screen.
 #
 # One loop, never blocking: poll stdin (USB serial) for bytes and collect a
-# bounded line (fob.link); poll the button; read the clock a few times a
-# second and redraw when what the screen shows changes (fob.screen); sleep a
-# few ms.
+# bounded line (fob.link); poll the button; follow the clock and redraw when
+# what the screen shows changes (fob.screen); sleep until the next poll.
+# While the screen is on and the RTC can read its seconds register alone
+# (DS3231), the loop reads the whole clock once a second, just after it
+# ticks: it remembers when the last second began (ticks) and watches the
+# seconds register, 1 ms apart, only around the next expected tick, so a new
+# period's code is on screen within a few ms.  Otherwise it reads the clock
+# every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
 # Runs unmodified on rp2/esp32 and under the Unix port (the emulator).
 # A code that waits for a button press (touch accounts) does not stop the
 # loop: the server defers its reply and the loop finishes it on the press.
@@ -19,12 +24,21 @@ from fob.drivers.button import LONG, SHORT
 from fob.link import Link
 from fob.screen import Screen
 from fob.storage import Store
-from fob.ticks import sleep_ms, ticks_diff, ticks_ms
+from fob import proto
+from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
-LOOP_MS = 10
-CLOCK_POLL_MS = 100  # clock reads while the screen is on
+LOOP_MS = 10  # sleep between turns, screen on
+LOOP_ASLEEP_MS = 50  # ... and blanked, until the button's pin goes down
+CLOCK_POLL_MS = 100  # clock reads while the screen is on, without a tick to follow
 CLOCK_POLL_ASLEEP_MS = 1000  # ... and while it is blanked (jump detection)
 TOUCH_MS = 15000
+EDGE_LEAD_MS = 1  # start watching for the next second this early
+EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
+EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
+
+
+def _bcd(v):
+    return (v >> 4) * 10 + (v & 0x0F)
 
 
 class App:
@@ -58,6 +72,14 @@ class App:
         self._touch = None  # [start ticks, armed] while a code awaits a press
         self._swallow = self.maintenance  # the boot hold is not a navigation press
         self.link = Link(self.server, stdin, stdout, self.maintenance)
+        # Following the RTC's tick (see the top): the seconds register last
+        # seen, when it was last read with the old second, and the next read.
+        self._second = getattr(hw.rtc, "second", None)
+        self._sec = None
+        self._sec_at = None
+        self._due = self.screen.active
+        self._win_end = self._due
+        self._verify = False
         self.read_clock(self.screen.active)
 
     # ---- access control ------------------------------------------------------
@@ -126,19 +148,86 @@ class App:
         self.screen.clock_state = state
         self.screen.time = t
 
+    def _follow(self, now):
+        """Read the clock just after the RTC's second ticks (screen on)."""
+        if ticks_diff(now, self._due) < 0 and ticks_diff(now, self._clock_at) < 1000:
+            return
+        try:
+            s = self._second()
+        except Exception:
+            # The RTC does not answer: the clock says so (and backs off).
+            self._sec = None
+            if ticks_diff(now, self._clock_at) >= CLOCK_POLL_MS:
+                self.read_clock(now)
+            self._due = ticks_add(now, CLOCK_POLL_MS)
+            return
+        if s != self._sec:
+            last = self._sec_at
+            first = self._sec is None
+            prev = self._sec
+            self._sec = s
+            sc = self.screen
+            if (not first and sc.time is not None and sc.clock_state == proto.CLOCK_OK
+                    and _bcd(s) == (_bcd(prev) + 1) % 60):
+                # The next second, as expected: show it now, and read the
+                # whole clock (jump check) right after the frame went out.
+                sc.time += 1
+                self._verify = True
+            else:
+                self.read_clock(now)
+            if first or last is None or ticks_diff(now, last) > LOOP_MS + LOOP_MS:
+                # Where the second begins is not known (well) yet: look
+                # every turn.
+                self._due = ticks_add(now, LOOP_MS)
+                self._win_end = now
+            else:
+                # The tick came after ``last`` (the last read of the old
+                # second), so the next one comes after ``last`` + 1 s.
+                self._due = ticks_add(last, 1000 - EDGE_LEAD_MS)
+                self._win_end = ticks_add(self._due, EDGE_WINDOW_MS)
+        else:
+            if ticks_diff(now, self._clock_at) >= 1000 + EDGE_WINDOW_MS:
+                self.read_clock(now)  # no tick: stopped, unset or set back
+            # The tick is due: look again soon; else every turn.
+            inside = ticks_diff(self._win_end, now) > 0
+            self._due = ticks_add(now, EDGE_POLL_MS if inside else LOOP_MS)
+        self._sec_at = now
+
     def step(self):
         now = ticks_ms()
         if self.link.serve():
             self.screen.force = True  # an account or the clock may have changed
+            self._sec = None  # the clock may have been set: read it now
+            self._due = now
+            self._win_end = now
         self.server.tick()  # idle re-lock
         if self._touch is not None:
             self._touch_step(now)
         else:
             self.button(now)
-        every = CLOCK_POLL_MS if self.screen.ui.awake else CLOCK_POLL_ASLEEP_MS
-        if ticks_diff(now, self._clock_at) >= every:
-            self.read_clock(now)
+        if self.screen.ui.awake and self._second is not None:
+            self._follow(now)
+        else:
+            self._sec = None
+            every = CLOCK_POLL_MS if self.screen.ui.awake else CLOCK_POLL_ASLEEP_MS
+            if ticks_diff(now, self._clock_at) >= every:
+                self.read_clock(now)
         self.screen.update(now, self._touch is not None)  # the "Press button" screen stays
+        if self._verify:
+            self._verify = False
+            self.read_clock(now)
+            self.screen.update(now, self._touch is not None)
+
+    def pause_ms(self):
+        """How long the loop may sleep before its next turn."""
+        b = self.hw.button
+        if (not self.screen.ui.awake and self._touch is None and self.server.pending is None
+                and (b is None or not (b._raw or b.is_pressed()))):
+            return LOOP_ASLEEP_MS  # a press that began is then polled every LOOP_MS
+        if self._second is None:
+            return LOOP_MS
+        d = ticks_diff(self._due, ticks_ms())
+        return LOOP_MS if d > LOOP_MS else (d if d > 0 else 0)  # the tick is near
 
     def run(self):
         while True:
@@ -149,7 +238,7 @@ class App:
             except Exception:
                 # Keep serving; whatever failed is retried next time round.
                 self.screen.force = True
-            sleep_ms(LOOP_MS)
+            sleep_ms(self.pause_ms())
 
 
 def main(board=None, buf=None):

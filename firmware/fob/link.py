@@ -109,12 +109,24 @@ class Link:
         return c[0] if isinstance(c, (bytes, bytearray)) else ord(c)
 
     def write(self, data):
+        """A whole reply line out, flushed."""
+        self.put(data)
+        self.flush()
+
+    def put(self, data):
+        """A piece of a reply line out (Server.respond writes a long reply
+        in small pieces, so none needs one large block of heap)."""
         try:
             self.stdout.write(data.decode() if self._text_out else data)
+        except OSError:
+            pass  # nobody listening (pty closed): the reply is lost, not the token
+
+    def flush(self):
+        try:
             if hasattr(self.stdout, "flush"):
                 self.stdout.flush()
         except OSError:
-            pass  # nobody listening (pty closed): the reply is lost, not the token
+            pass
 
     def _readable(self):
         # One event check per byte: on bare-metal ports a read of n bytes
@@ -151,9 +163,10 @@ class Link:
             if line is True:
                 self.write(self.server.too_long())
             elif not blank_line(line):
-                out = self.server.handle_line(line)
-                if out is not None:  # None: deferred until a button press
-                    self.write(out)
+                # Written piece by piece; nothing at all while deferred
+                # until a button press (the app sends it: touch_finish).
+                if self.server.respond(line, self.put):
+                    self.flush()
                 handled += 1
                 self.guard_repl()  # a password may have been set or cleared
         return handled

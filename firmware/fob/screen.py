@@ -65,6 +65,8 @@ class Screen:
         self._key = None
         self._code_step = None
         self._code = ""
+        self._next_step = None  # the next period's code, worked out ahead
+        self._next_code = ""
         self.force = True
         self._note_at = now if maintenance else None
 
@@ -118,6 +120,7 @@ class Screen:
             self._key = otp.OtpKey(s.key(self.index), s.params(self.index).algorithm)  # one at a time
             self._acct = key
             self._code_step = None
+            self._next_step = None
 
     def _screen(self):
         if self.store.state != proto.STORE_OK:
@@ -177,9 +180,19 @@ class Screen:
             period = p.period
             step = t // period
             if step != self._code_step:
-                self._code = self._key.totp(t, p.digits, period)
+                if step == self._next_step:
+                    self._code = self._next_code  # worked out ahead
+                else:
+                    self._code = self._key.totp(t, p.digits, period)
                 self._code_step = step
-            ui.code(self._code, period - t % period, period)
+            left = period - t % period
+            ui.code(self._code, left, period)
+            if left <= 2 and self._next_step != step + 1:
+                # After this frame went out: the next period's code and its
+                # digits, so that frame needs only a copy and the wire.
+                self._next_code = self._key.totp((step + 1) * period, p.digits, period)
+                self._next_step = step + 1
+                ui.prerender(self._next_code)
         elif screen == _S_HOTP:
             self._account()
             ui.hotp()

@@ -13,6 +13,9 @@
 #   - A touch account's code is a deferred reply: handle_line() returns None
 #     and the app calls touch_finish() once the button was pressed (or not),
 #     so its loop keeps running meanwhile.
+#   - No reply needs one large allocation: respond() writes a reply in small
+#     pieces (a list reply one account at a time), so a full store answers
+#     on a small, fragmented heap.  handle_line() joins the same pieces.
 
 import json
 
@@ -42,6 +45,15 @@ class _Deferred(Exception):
     """The reply comes later (Server.touch_finish)."""
 
 
+class _Items:
+    """A reply value that is a list, written one item at a time (see
+    Server.send): item(i) for each i of ``indexes``."""
+
+    def __init__(self, indexes, item):
+        self.indexes = indexes
+        self.item = item
+
+
 class Server:
     def __init__(self, store, clock, board="unknown", touch=None, button_held=None,
                  access=None, ticks=ticks_ms):
@@ -67,9 +79,63 @@ class Server:
 
     # ---- framing ----------------------------------------------------------
     def reply(self, rid, result):
+        """A whole reply line (bytes); for results without an _Items value."""
         out = {"v": proto.VERSION, "id": rid, "ok": True}
         out.update(result)
         return (proto.REPLY_TAG + json.dumps(out) + "\n").encode()
+
+    def send(self, reply, write):
+        """Write a reply from _handle() through write(bytes), in pieces.
+
+        A result with an _Items value is written as the JSON json.dumps would
+        give for the whole object (the other keys, then the list last), but
+        one item at a time, so the largest piece is one account, not the
+        page.  The first item is built before anything is written: if it
+        fails the reply is an error.  A later failure (out of memory) ends
+        the list early but well formed: the host pages on from where it
+        stopped (docs/protocol.md).
+        """
+        if isinstance(reply, bytes):
+            write(reply)
+            return
+        rid, result = reply
+        items = None
+        out = {"v": proto.VERSION, "id": rid, "ok": True}
+        for k in result:
+            v = result[k]
+            if isinstance(v, _Items):
+                items = (k, v)
+            else:
+                out[k] = v
+        if items is None:
+            write((proto.REPLY_TAG + json.dumps(out) + "\n").encode())
+            return
+        name, it = items
+        n = len(it.indexes)
+        first = None
+        if n:
+            try:
+                first = json.dumps(it.item(it.indexes[0]))
+            except Exception as e:
+                write(self._failure(rid, e))
+                return
+        head = json.dumps(out)
+        write(proto.REPLY_TAG.encode())
+        write(head[:-1].encode())  # without its "}"
+        head = None
+        write(b", " + json.dumps(name).encode() + b": [")
+        if first is not None:
+            write(first.encode())
+            first = None
+            for j in range(1, n):
+                try:
+                    piece = json.dumps(it.item(it.indexes[j]))
+                except Exception:
+                    break  # well formed, but short: see above
+                write(b", ")
+                write(piece.encode())
+                piece = None
+        write(b"]}\n")
 
     def error(self, rid, code, msg=None, extra=None):
         out = {"v": proto.VERSION, "id": rid, "ok": False, "err": code,
@@ -101,9 +167,47 @@ class Server:
             self.lock()
         self.access.tick(now)
 
+    def respond(self, line, write):
+        """Handle one request line and write its reply line through
+        write(bytes), in small pieces (see send).  False when the reply is
+        deferred (a touch account's code: see touch_finish), else True."""
+        reply = self._handle(line)
+        if reply is None:
+            return False
+        self._send_safely(reply, write)
+        return True
+
+    def _send_safely(self, reply, write):
+        # Every line gets one reply, even when building a piece fails (out
+        # of memory): an error reply if nothing went out yet, else the line
+        # is ended so the next reply stays framed.
+        wrote = [False]
+
+        def counted(piece):
+            wrote[0] = True
+            write(piece)
+
+        try:
+            self.send(reply, counted)
+        except Exception as e:
+            if wrote[0]:
+                write(b"\n")
+            else:
+                write(self._failure(reply[0] if isinstance(reply, tuple) else None, e))
+
     def handle_line(self, line):
         """The reply line (bytes) for one request line, or None when the
-        reply is deferred (a touch account's code: see touch_finish)."""
+        reply is deferred: respond()'s pieces, joined (tests, fuzzers)."""
+        reply = self._handle(line)
+        if reply is None:
+            return None
+        parts = []
+        self._send_safely(reply, parts.append)
+        return b"".join(parts)
+
+    def _handle(self, line):
+        # The reply: bytes (an error, or a short reply built whole), a
+        # (rid, result) pair for send(), or None (deferred).
         self.tick()
         self._last = self._ticks()
         rid = None
@@ -139,7 +243,7 @@ class Server:
             if gated:
                 self._check_access(op, req)
             self._rid = rid
-            return self.reply(rid, handler(self, req))
+            return (rid, handler(self, req))
         except _Deferred:
             return None
         except Exception as e:
@@ -210,8 +314,10 @@ class Server:
         n = self.store.count()
         start = integer(args, "start", 0, proto.MAX_ACCOUNTS, 0)
         limit = integer(args, "limit", 1, proto.MAX_ACCOUNTS, proto.MAX_ACCOUNTS)
+        # Written one account at a time (send): a page of 100 of the largest
+        # accounts is about 9 KB of JSON on the Unix port, never one string.
         return {"total": n, "start": start,
-                "accounts": [self._describe(i) for i in range(start, min(n, start + limit))]}
+                "accounts": _Items(range(start, min(n, start + limit)), self._describe)}
 
     def op_add(self, args):
         label = text(args, "label", proto.MAX_LABEL)

@@ -85,9 +85,9 @@ def parse(data):
     end = len(data) - 4
     if not trailer_ok(data):
         raise ValueError("checksum")
-    offs = []
+    offs = [0] * count  # one block of its final size: no growing list
     p = _HDR_LEN
-    for _ in range(count):
+    for j in range(count):
         if p + 3 > end:
             raise ValueError("truncated")
         kind = data[p]
@@ -96,7 +96,7 @@ def parse(data):
             raise ValueError("truncated")
         if kind == KIND_ACCOUNT:
             _check_account(data, p + 3, n)
-        offs.append(p)
+        offs[j] = p
         p += 3 + n
     if p != end:
         raise ValueError("trailing")
@@ -196,39 +196,63 @@ class Store:
 
     def _set(self, data):
         offs = parse(data)
+        n = 0
+        for p in offs:
+            if data[p] == KIND_ACCOUNT:
+                n += 1
+        acc = [0] * n
+        n = 0
+        for i in range(len(offs)):
+            if data[offs[i]] == KIND_ACCOUNT:
+                acc[n] = i
+                n += 1
         self._data = data
         self._offs = offs
-        self._acc = [i for i in range(len(offs)) if data[offs[i]] == KIND_ACCOUNT]
+        self._acc = acc
 
-    def _commit(self, records):
-        # Stream the records (views into the buffer, or new bodies) through
-        # the crash-safe file, and only then read it into the buffer.
-        for kind, body in records:
-            if kind == KIND_ACCOUNT:
-                _check_account(body, 0, len(body))  # never write what we'd refuse to read
+    def _commit(self, count, skip=-1, replace=-1, body=None):
+        # Stream the records through the crash-safe file straight from the
+        # buffer (record `skip` left out, record `replace` -- or a new one
+        # at the end -- as account `body`), never as a list: a full store
+        # then needs no large block (docs/benchmarks.md, "Memory").  Only
+        # then read the file back into the buffer.
+        if body is not None:
+            _check_account(body, 0, len(body))  # never write what we'd refuse to read
         try:
-            self._file.write(self._pieces(records))
+            self._file.write(self._pieces(count, skip, replace, body))
         except ValueError:
             raise StoreError(proto.E_INTERNAL)  # read back wrong: not adopted
-        try:
-            self._fill(self.path)
-        except (OSError, ValueError):
-            self._clear(proto.STORE_DAMAGED)
+        for attempt in (0, 1):
+            try:
+                self._fill(self.path)
+                break
+            except MemoryError:
+                # The file is written: RAM must follow it, so collect once
+                # and read it again rather than keep the old records.
+                if attempt or gc is None:
+                    raise
+                gc.collect()
+            except (OSError, ValueError):
+                self._clear(proto.STORE_DAMAGED)
+                break
         self.generation += 1
 
-    def _pieces(self, records):
-        yield struct.pack(_HDR, MAGIC, FORMAT, 0, len(records))
-        for kind, body in records:
-            yield struct.pack("<BH", kind, len(body))
-            yield body
-
-    def _records(self):
-        mv = memoryview(self._data)
-        out = []
-        for p in self._offs:
+    def _pieces(self, count, skip, replace, body):
+        yield struct.pack(_HDR, MAGIC, FORMAT, 0, count)
+        mv = self._data
+        for j in range(len(self._offs)):
+            if j == skip:
+                continue
+            if j == replace:
+                yield struct.pack("<BH", KIND_ACCOUNT, len(body))
+                yield body
+                continue
+            p = self._offs[j]
             n = mv[p + 1] | (mv[p + 2] << 8)
-            out.append((mv[p], mv[p + 3:p + 3 + n]))
-        return out
+            yield mv[p:p + 3 + n]  # its kind and length too, as stored
+        if body is not None and replace < 0:
+            yield struct.pack("<BH", KIND_ACCOUNT, len(body))
+            yield body
 
     def _writable(self):
         if self.state != proto.STORE_OK:
@@ -288,17 +312,13 @@ class Store:
             raise StoreError(proto.E_EXISTS)
         if self.count() >= proto.MAX_ACCOUNTS:
             raise StoreError(proto.E_FULL)
-        recs = self._records()
-        recs.append((KIND_ACCOUNT, encode_account(
-            label, issuer, key, algorithm, digits, period, hotp, counter, touch)))
-        self._commit(recs)
+        body = encode_account(label, issuer, key, algorithm, digits, period, hotp, counter, touch)
+        self._commit(len(self._offs) + 1, body=body)
         return self.count() - 1
 
     def delete(self, i):
         self._writable()
-        recs = self._records()
-        del recs[self._acc[i]]
-        self._commit(recs)
+        self._commit(len(self._offs) - 1, skip=self._acc[i])
 
     def _rewrite(self, i, label=None, issuer=None, counter=None):
         self._writable()
@@ -308,9 +328,7 @@ class Store:
             self.issuer(i) if issuer is None else issuer,
             self.key(i), p.algorithm, p.digits, p.period, p.hotp,
             p.counter if counter is None else counter, p.touch)
-        recs = self._records()
-        recs[self._acc[i]] = (KIND_ACCOUNT, body)
-        self._commit(recs)
+        self._commit(len(self._offs), replace=self._acc[i], body=body)
 
     def rename(self, i, label, issuer=None):
         j = self.find(label)
@@ -325,7 +343,8 @@ class Store:
         """Erase every account.  Also repairs a damaged store."""
         self.state = proto.STORE_OK
         try:
-            self._commit([])
+            self._offs = []  # write no record
+            self._commit(0)
         except Exception:
             self.load()
             raise

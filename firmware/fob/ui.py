@@ -1,5 +1,8 @@
 # What the OLED shows.  Draws into the SSD1306's frame buffer, then sends it
-# with one show(), so the panel never shows a half-drawn frame.
+# with one show(), so the panel never shows a half-drawn frame; show() sends
+# only the columns that changed.  While the same code stays up, a new second
+# redraws only the countdown bar; the next period's digits can be drawn ahead
+# (prerender()) so the new code goes out as soon as its period starts.
 #
 # Layout (128x64):  page 0  issuer (or label)       "2/5" at the right
 #                   page 1  label (when there is an issuer)
@@ -61,6 +64,12 @@ class UI:
                 w, h, data = font.digit_glyph(name, d)
                 fbs.append(framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_VLSB))
             self._digits[name] = fbs
+        # The code the frame buffer shows (None: redraw it all), and the
+        # digits drawn ahead (prerender()) in a strip the size of their pages.
+        self._shown = None
+        self._pre_code = None
+        self._pre = bytearray(self.w * 3)
+        self._pre_fb = framebuf.FrameBuffer(self._pre, self.w, 24, framebuf.MONO_VLSB)
         # Per-account texts, set by prepare().
         self._top = ""
         self._second = ""
@@ -80,6 +89,7 @@ class UI:
         """Try to bring a failed display back (re-runs its init sequence)."""
         if self.d is None:
             return False
+        self._shown = None
         try:
             self.d.init_display()
             if not self.awake:
@@ -115,6 +125,7 @@ class UI:
         """A text screen: the first line on top, the rest below (centred)."""
         if self.failed:
             return
+        self._shown = None
         d = self.d
         d.fill(0)
         rows = self.h // 8
@@ -133,6 +144,7 @@ class UI:
 
     def prepare(self, issuer, label, index, count):
         """Texts for one account, built once when the account changes."""
+        self._shown = None
         pos = "%d/%d" % (index + 1, count) if count > 1 else ""
         self._pos = pos
         self._pos_x = COLS - len(pos)
@@ -156,12 +168,43 @@ class UI:
         if self._second:
             self._text(self._second, 0, 1)
 
+    def prerender(self, code):
+        """Draw ``code``'s digits ahead, for the next period's code()."""
+        if self.failed or code == self._pre_code:
+            return
+        self._pre_fb.fill(0)
+        self._digits_into(self._pre_fb, code, 0)
+        self._pre_code = code
+
     def code(self, code, left, period):
         """The account prepared last, with its code and seconds left."""
         if self.failed:
             return
         d = self.d
-        self._header()
+        y = 8 if self.small else 24
+        if code != self._shown:
+            if self._shown is None:
+                self._header()
+            else:
+                d.fill_rect(0, y, self.w, 24, 0)  # same account: the digits only
+            if code == self._pre_code:
+                off = (y // 8) * self.w
+                d.buffer[off:off + 3 * self.w] = self._pre  # drawn ahead: a copy
+            else:
+                self._digits_into(d, code, y)
+            self._shown = code
+        if left < 0:
+            left = 0
+        if self.small:
+            bar = 24 * left // period
+            d.fill_rect(self.w - 2, 8, 2, 24, 0)
+            d.fill_rect(self.w - 2, 32 - bar, 2, bar, 1)
+        else:
+            d.fill_rect(0, 58, self.w, 4, 0)
+            d.fill_rect(0, 58, self.w * left // period, 4, 1)
+        self._show()
+
+    def _digits_into(self, d, code, y):
         n = len(code)
         name = font.font_for(n)
         fbs = self._digits[name]
@@ -173,26 +216,18 @@ class UI:
         if gap > _GAP:
             gap = _GAP
         x = (region - body - gap) // 2
-        y = 8 if self.small else 24
         g = font.group(n)
         for i in range(n):
             if i == g:
                 x += gap - sp
             d.blit(fbs[ord(code[i]) - 48], x, y)
             x += w + sp
-        if left < 0:
-            left = 0
-        if self.small:
-            bar = 24 * left // period
-            d.fill_rect(self.w - 2, 32 - bar, 2, bar, 1)
-        else:
-            d.fill_rect(0, 58, self.w * left // period, 4, 1)
-        self._show()
 
     def hotp(self):
         """The prepared HOTP account: codes come over USB only."""
         if self.failed:
             return
+        self._shown = None
         self._header()
         first = 1 if self.small else 3
         for i in range(len(MSG_HOTP)):

@@ -1,6 +1,8 @@
 # A debounced push button, polled from the main loop (no interrupts, so
 # nothing runs behind the display code's back).
 #
+# A press counts once the pin has held it for debounce_ms; its release at
+# the first reading that sees it (latency: one poll, not a debounce wait).
 # poll() returns SHORT when a press shorter than long_ms is released, and
 # LONG as soon as a press has lasted long_ms (the user sees the reaction
 # while still holding).  A press that produced LONG gives nothing on release.
@@ -44,6 +46,12 @@ class Button:
         if raw != self._raw:
             self._raw = raw
             self._raw_since = now
+        if self._stable and not raw:
+            # A release counts at the first reading that sees it: the press
+            # was debounced already, and a bounce back down is shorter than
+            # debounce_ms, so it does not make a new press.
+            self._stable = False
+            return NONE if self._long_sent else SHORT
         if raw != self._stable and ticks_diff(now, self._raw_since) >= self.debounce_ms:
             self._stable = raw
             if raw:

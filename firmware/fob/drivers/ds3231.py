@@ -86,6 +86,12 @@ class DS3231:
         self.i2c.readfrom_mem_into(self.addr, _REG_SECONDS, self._regs)
         return self._regs
 
+    def second(self):
+        """The seconds register alone (BCD): a 1-byte read, cheap enough to
+        watch for the next second."""
+        self.i2c.readfrom_mem_into(self.addr, _REG_SECONDS, self._one)
+        return self._one[0] & 0x7F
+
     def datetime(self):
         """(year, month, day, hour, minute, second) in UTC."""
         return decode(self.read_raw())

@@ -65,7 +65,16 @@ def init_commands(width, height, external_vcc=False):
     )
 
 
+_CHUNK = const(16)  # columns: changed spans are sent in whole chunks
+
+
 class SSD1306_I2C(framebuf.FrameBuffer):
+    """show() sends only what changed since the last show(): a shadow of the
+    panel's RAM is kept, and each page's changed columns go out as one
+    window (column/page address commands, then the data), rounded to
+    16-column chunks.  All views and transfer vectors are made once, so a
+    show() allocates nothing."""
+
     def __init__(self, width, height, i2c, addr=0x3C, external_vcc=False):
         if height not in (32, 64) or width != 128:
             raise ValueError("supported panels: 128x64, 128x32")
@@ -75,12 +84,25 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self.i2c = i2c
         self.addr = addr
         self.external_vcc = external_vcc
-        # Allocated once: the frame buffer, one command transfer, the data
-        # control byte and a view of the buffer for writevto().
+        # Allocated once: the frame buffer, its shadow (what the panel
+        # holds), one command transfer, the window transfer, views of the
+        # pages and chunks, and a vector per span length for writevto().
         self.buffer = bytearray(self.pages * width)
+        self._shadow = bytearray(self.pages * width)
+        self._valid = False  # the shadow is what the panel holds
         self._cmd = bytearray(2)
         self._cmd[0] = _CTRL_CMD
+        self._win = bytearray(7)  # Co = 0: a command stream
+        self._win[1] = _SET_COL_ADDR
+        self._win[4] = _SET_PAGE_ADDR
         self._data_vec = (bytes((_CTRL_DATA,)), memoryview(self.buffer))
+        mv = memoryview(self.buffer)
+        smv = memoryview(self._shadow)
+        self._page = [mv[p * width:(p + 1) * width] for p in range(self.pages)]
+        self._spage = [smv[p * width:(p + 1) * width] for p in range(self.pages)]
+        self._chunks = [mv[i:i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
+        ctrl = self._data_vec[0]
+        self._vecs = [[ctrl] * (n + 1) for n in range(width // _CHUNK + 1)]
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self.init_display()
 
@@ -92,7 +114,7 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         for cmd in init_commands(self.width, self.height, self.external_vcc):
             self.write_cmd(cmd)
         self.fill(0)
-        self.show()
+        self.show_all()
 
     def poweroff(self):
         self.write_cmd(_SET_DISP)
@@ -107,13 +129,53 @@ class SSD1306_I2C(framebuf.FrameBuffer):
     def invert(self, on):
         self.write_cmd(_SET_NORM_INV | (1 if on else 0))
 
-    def show(self):
-        # Set the window every time: a glitch on the bus or a reset panel
-        # would otherwise leave the RAM pointer somewhere else.
-        self.write_cmd(_SET_COL_ADDR)
-        self.write_cmd(0)
-        self.write_cmd(self.width - 1)
-        self.write_cmd(_SET_PAGE_ADDR)
-        self.write_cmd(0)
-        self.write_cmd(self.pages - 1)
+    def _window(self, c0, c1, p0, p1):
+        w = self._win
+        w[2] = c0
+        w[3] = c1
+        w[5] = p0
+        w[6] = p1
+        self.i2c.writeto(self.addr, w)
+
+    def show_all(self):
+        """The whole frame, whatever the panel holds (after a reset)."""
+        self._valid = False
+        self._window(0, self.width - 1, 0, self.pages - 1)
         self.i2c.writevto(self.addr, self._data_vec)
+        self._shadow[:] = self.buffer
+        self._valid = True
+
+    def show(self):
+        """Send the pages' changed column spans (each with its own window,
+        set every time: a glitch would otherwise leave the RAM pointer
+        elsewhere)."""
+        if not self._valid:
+            self.show_all()
+            return
+        buf = self.buffer
+        sh = self._shadow
+        w = self.width
+        for p in range(self.pages):
+            if self._page[p] == self._spage[p]:
+                continue
+            base = p * w
+            a = base
+            while buf[a] == sh[a]:
+                a += 1
+            b = base + w - 1
+            while buf[b] == sh[b]:
+                b -= 1
+            k0 = a // _CHUNK
+            k1 = b // _CHUNK
+            n = k1 - k0 + 1
+            vec = self._vecs[n]
+            for j in range(n):
+                vec[j + 1] = self._chunks[k0 + j]
+            a = k0 * _CHUNK
+            b = k1 * _CHUNK + _CHUNK
+            # A failed transfer leaves the shadow unknown: send all next time.
+            self._valid = False
+            self._window(a - base, b - base - 1, p, p)
+            self.i2c.writevto(self.addr, vec)
+            sh[base:base + w] = self._page[p]  # no slice object: allocates nothing
+            self._valid = True

@@ -30,6 +30,10 @@ from .link import LinkServer
 from .parts import REPO, EmulatorError, TokenParts, default_firmware_dir, load_board  # noqa: F401
 from .serial_pty import SerialPty
 
+# The real rp2 port's whole GC heap (239,760 bytes free on a fresh REPL):
+# the Unix port's objects are larger still (64-bit), so this is no easier.
+DEFAULT_HEAP = "240K"
+
 DEVICE_DIR = Path(__file__).resolve().parent / "device"
 
 
@@ -66,13 +70,16 @@ class EmulatedToken(TokenParts):
         firmware_dir: str | os.PathLike | None = None,
         board_file: str | os.PathLike | None = None,
         board_overrides: dict | None = None,
-        heap: str | None = None,
+        heap: str | None = DEFAULT_HEAP,
         micropython: str | None = None,
     ) -> None:
         """``rtc_set``: the DS3231 has kept its battery since it was set
         (OSF clear); otherwise it is a new part (OSF set, clock untrusted).
         ``board_overrides`` appends names to the board file (e.g. timings).
-        ``heap`` is MicroPython's -X heapsize, e.g. "256K", to mimic a board.
+        ``heap`` is MicroPython's -X heapsize, e.g. "256K", to mimic a board;
+        by default the real rp2 port's GC heap (DEFAULT_HEAP), so a change
+        that needs more memory than a Pico has fails here too.  None: the
+        Unix port's own default (megabytes).
         """
         self.micropython = micropython or find_micropython()
         self._own_flash = flash is None

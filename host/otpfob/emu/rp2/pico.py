@@ -165,9 +165,9 @@ class EmulatedPico(TokenParts):
             while self.emulated_ns() < target_ns:
                 if not self.running:
                     raise EmulatorError("the emulated Pico stopped:\n" + self._tail())
-                if not self._cv.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("emulated time did not reach %d ns" % target_ns)
+                self._cv.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+                if time.monotonic() > deadline:
+                    raise TimeoutError("emulated time did not reach %d ns" % target_ns)
 
     def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of emulated time (paced: about as long on the wall)."""
@@ -275,7 +275,9 @@ class EmulatedPico(TokenParts):
         deadline = time.monotonic() + timeout
         with self._cv:
             while sum(1 for e in self._events if e["event"] == "saved") == n:
-                if not self._cv.wait(0.5) and time.monotonic() > deadline:
+                # Every sync notifies: the deadline is checked on each wake.
+                self._cv.wait(0.5)
+                if time.monotonic() > deadline:
                     raise TimeoutError("the flash image was not saved")
         return self.image.read_bytes()
 
@@ -306,7 +308,9 @@ class EmulatedPico(TokenParts):
             while self._on:
                 if self.proc is None or self.proc.poll() is not None:
                     break
-                if not self._cv.wait(0.5) and time.monotonic() > deadline:
+                # Every sync notifies: the deadline is checked on each wake.
+                self._cv.wait(0.5)
+                if time.monotonic() > deadline:
                     raise TimeoutError("the emulated Pico was not cut within %d s" % timeout)
         self.oled.power_on()  # contents lost; dark until initialised again
         self.rtc.battery_only()
