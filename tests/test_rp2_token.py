@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -74,18 +75,31 @@ def shown_label(text):
     return above[0] if above else ""
 
 
+def settled(pico, text, timeout=10):
+    """The screen once a redraw is over: the OLED is updated in several
+    transfers (only what changed), so a read can fall between two."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.15)
+        again = pico.screen_text()
+        if again == text:
+            return text
+        text = again
+    return text
+
+
 def show(pico, label, tries=16):
     """Press until ``label``'s code is on the screen; returns the text.
     (The screen cuts long names: a prefix of 12 characters is matched.)"""
-    text = pico.wait_for_screen(lambda t: screen_code(t) is not None, 20)
+    text = settled(pico, pico.wait_for_screen(lambda t: screen_code(t) is not None, 20))
     for _ in range(tries):
         name = shown_label(text)
         if name and (name == label or (len(name) >= 12 and label.startswith(name))):
             return text
         before = text.splitlines()[:2]
         pico.press()
-        text = pico.wait_for_screen(
-            lambda t: screen_code(t) is not None and t.splitlines()[:2] != before, 20)
+        text = settled(pico, pico.wait_for_screen(
+            lambda t: screen_code(t) is not None and t.splitlines()[:2] != before, 20))
     raise AssertionError("account %s never shown; screen:\n%s" % (label, text))
 
 

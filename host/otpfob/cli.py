@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -608,38 +610,46 @@ def deploy(board: str | None, build_only: bool, image: str | None, drive: Path |
         out = _deploy.build(board, progress=click.echo)
         click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
         return
-    if board is not None and board not in _deploy.ARCH:
-        _deploy.build(board)  # its one-sentence refusal, before any port is touched
-    state = current()
-    if image is not None:
-        uf2 = Path(image) if image else _deploy.IMAGE
-        _deploy.image_build(board or "pico")  # refuses other boards before anything is touched
-        port = _deploy.flash_image(uf2, port=state.port, drive=drive, find_port=discover.find_port, progress=click.echo)
-        info = _deploy.probe(port)
-        if not board:
-            board = _deploy.board_from(info) or "pico"
-            click.echo(f"The board says it is a {info.description}: deploying --board {board}.")
-        out = _deploy.image_build(board)
-        _deploy.check_board(info, board, port, files=[p for p, _ in out.files], mpy=False)
-    else:
-        port = state.port or discover.find_port()
-        info = _deploy.probe(port)
-        if not board:
-            board = _deploy.board_from(info)
+    # Each deploy builds in a folder of its own: two at once (two boards)
+    # must not delete each other's files mid-copy.
+    work = Path(tempfile.mkdtemp(prefix="otpfob-deploy-"))
+    try:
+        if board is not None and board not in _deploy.ARCH:
+            _deploy.build(board)  # its one-sentence refusal, before any port is touched
+        state = current()
+        if image is not None:
+            uf2 = Path(image) if image else _deploy.IMAGE
+            _deploy.image_build(board or "pico", work)  # refuses other boards before anything is touched
+            port = _deploy.flash_image(
+                uf2, port=state.port, drive=drive, find_port=discover.find_port, progress=click.echo
+            )
+            info = _deploy.probe(port)
             if not board:
-                raise CliError(
-                    f"The board on {port} describes itself as {info.description!r}, which does not settle the board"
-                    " file; name it with --board (pico, pico_w, esp32_devkitc or esp32s3_devkitc)."
-                )
-            click.echo(f"The board says it is a {info.description}: deploying --board {board}.")
-        if board not in _deploy.ARCH:  # the one-sentence refusal of build()
-            _deploy.build(board)
-        _deploy.check_board(info, board, port, files=None)  # chip and .mpy before compiling
-        out = _deploy.build(board, progress=click.echo)
-        click.echo(f"Built {len(out.files)} files for {board} ({out.arch}) in {out.root}.")
-        _deploy.check_board(info, board, port, files=[p for p, _ in out.files])
-    _deploy.copy(out, port, progress=click.echo)
-    version = _deploy.reset_and_check(port, progress=click.echo)
+                board = _deploy.board_from(info) or "pico"
+                click.echo(f"The board says it is a {info.description}: deploying --board {board}.")
+            out = _deploy.image_build(board, work)
+            _deploy.check_board(info, board, port, files=[p for p, _ in out.files], mpy=False)
+        else:
+            port = state.port or discover.find_port()
+            info = _deploy.probe(port)
+            if not board:
+                board = _deploy.board_from(info)
+                if not board:
+                    raise CliError(
+                        f"The board on {port} describes itself as {info.description!r}, which does not settle the board"
+                        " file; name it with --board (pico, pico_w, esp32_devkitc or esp32s3_devkitc)."
+                    )
+                click.echo(f"The board says it is a {info.description}: deploying --board {board}.")
+            if board not in _deploy.ARCH:  # the one-sentence refusal of build()
+                _deploy.build(board)
+            _deploy.check_board(info, board, port, files=None)  # chip and .mpy before compiling
+            out = _deploy.build(board, out_dir=work, progress=click.echo)
+            click.echo(f"Built {len(out.files)} files for {board} ({out.arch}).")
+            _deploy.check_board(info, board, port, files=[p for p, _ in out.files])
+        _deploy.copy(out, port, progress=click.echo)
+        version = _deploy.reset_and_check(port, progress=click.echo)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     click.echo(f"The token on {port} runs otpfob {version}.")
 
 

@@ -319,7 +319,9 @@ class Session:
                 raise TokenError(proto.E_THROTTLED, _wait_sentence(retry), retry_ms=retry)
             if on_wait is not None:
                 on_wait(retry / 1000)
-            time.sleep(retry / 1000)
+            # A little over the token's delay: its clock (crystal, or an
+            # emulator's) may run a touch slower than this computer's.
+            time.sleep(retry / 1000 * 1.05 + 0.05)
         host_challenge = os.urandom(access.HOST_CHALLENGE_LEN)
         try:
             r = self._call(
