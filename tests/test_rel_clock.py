@@ -46,7 +46,8 @@ def running(make_token):
 
 
 def no_code_and_set_hint(tok, words: str) -> str:
-    text = tok.wait_for_screen(lambda t: words in t, timeout=5)
+    # The whole message: a redraw goes out page by page (only what changed).
+    text = tok.wait_for_screen(lambda t: words in t and "--set" in t, timeout=10)
     assert screen_code(text) is None
     assert "otpfob time" in text and "--set" in text, text
     return text

@@ -90,11 +90,12 @@ def settled(pico, text, timeout=10):
 
 def show(pico, label, tries=16):
     """Press until ``label``'s code is on the screen; returns the text.
-    (The screen cuts long names: a prefix of 12 characters is matched.)"""
+    (The screen cuts long names beside the "12/13": a prefix of 8 or more
+    characters is matched.)"""
     text = settled(pico, pico.wait_for_screen(lambda t: screen_code(t) is not None, 20))
     for _ in range(tries):
         name = shown_label(text)
-        if name and (name == label or (len(name) >= 12 and label.startswith(name))):
+        if name and (name == label or (len(name) >= 8 and label.startswith(name))):
             return text
         before = text.splitlines()[:2]
         pico.press()
@@ -201,9 +202,11 @@ def test_screen_follows_period_boundaries(make_pico):
     # Emulated time runs to the next boundaries (advance: no wall-clock wait).
     seen = set()
     for _ in range(3):
-        pico.press()  # keeps the screen from blanking (30 s idle)
         now = pico.clock.now()
-        pico.advance((int(now) // 30 + 1) * 30 - now + 0.5)
+        wait = (int(now) // 30 + 1) * 30 - now + 0.5
+        pico.advance(wait / 2)
+        pico.press()  # keeps the screen from blanking (30 s idle)
+        pico.advance(wait / 2 - 0.15)
         seen.add(screen_code(wait_code(pico, secret, 8, 30, "sha256")))
     assert len(seen) == 3
 

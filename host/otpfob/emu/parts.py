@@ -108,7 +108,14 @@ class TokenParts:
         while True:
             text = self.screen_text()
             if predicate(text):
-                return text
+                # A redraw goes out in several transfers (only what changed):
+                # answer once the OLED has been still for a quarter second
+                # (the countdown moves once a second).
+                version = self.oled.version
+                time.sleep(0.25)
+                if self.oled.version == version:
+                    return text
+                continue
             if not self.running:
                 raise EmulatorError("the firmware stopped:\n" + self._tail())
             if time.monotonic() > deadline:
