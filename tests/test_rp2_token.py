@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from conftest import SEED, record_cases
 from otpfob import cli
 from reference import expected_totp
+from otpfob.emu.rp2.probe import hmac_paths
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 
 pytestmark = pytest.mark.rp2
@@ -349,25 +350,9 @@ def test_hmac_path_chosen_on_the_real_port_is_the_fastest(make_pico):
     """Which HMAC path fob.otp picks per algorithm on rp2, and the cycles of
     each (emulated time: the same on any host)."""
     pico = make_pico()
-    script = (
-        "import time, fob.otp as o\n"
-        "k = bytes(range(20))\n"
-        "for a in o.ALGORITHMS:\n"
-        "    r = [a, o.path_for(a)]\n"
-        "    for p in ('fast', 'c', 'py'):\n"
-        "        if p in o.PATHS and a in o.PATHS[p]:\n"
-        "            o.use_path(p); key = o.OtpKey(k, a); key.totp(1790000000)\n"
-        "            t = time.ticks_us(); key.totp(1790000000); t = time.ticks_diff(time.ticks_us(), t)\n"
-        "            r.append('%s=%d' % (p, t))\n"
-        "    o.use_path(None)\n"
-        "    print('PATH', ' '.join(r))\n"
-    )
-    p = subprocess.run([sys.executable, "-m", "mpremote", "connect", pico.port, "exec", script],
-                       capture_output=True, text=True, timeout=120)
-    rows = [line.split()[1:] for line in p.stdout.splitlines() if line.startswith("PATH ")]
-    assert len(rows) == 3, p.stdout + p.stderr
-    for alg, chosen, *times in rows:
-        us = {k: int(v) for k, v in (t.split("=") for t in times)}
+    paths, output = hmac_paths(pico.port, timeout=120)
+    assert len(paths) == 3, output
+    for alg, (chosen, us) in paths.items():
         fastest = min(us, key=us.get)
         # The chosen path is the fastest, or within 10 % of it.
         assert us[chosen] <= us[fastest] * 1.1, (alg, chosen, us)

@@ -17,7 +17,6 @@ import argparse
 import base64
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ import pyotp  # noqa: E402
 from otpfob.emu import screen  # noqa: E402
 from otpfob.emu.rp2.image import deployed_image  # noqa: E402
 from otpfob.emu.rp2.pico import EmulatedPico  # noqa: E402
+from otpfob.emu.rp2.probe import hmac_paths  # noqa: E402
 from otpfob.emu.testing import ProtocolClient, grouped, screen_code  # noqa: E402
 
 T0 = 1_790_000_000
@@ -92,29 +92,10 @@ def busy_share(pico: EmulatedPico, seconds: float) -> tuple[float, float]:
     return busy, (pico.i2c_bytes - b0) / (dns / 1e9)
 
 
-def hmac_cycles(port: str) -> dict[str, dict[str, int]]:
-    script = (
-        "import time, fob.otp as o\n"
-        "k = bytes(range(20))\n"
-        "for a in o.ALGORITHMS:\n"
-        "    r = [a, o.path_for(a)]\n"
-        "    for p in ('fast', 'c', 'py'):\n"
-        "        if p in o.PATHS and a in o.PATHS[p]:\n"
-        "            o.use_path(p); key = o.OtpKey(k, a); key.totp(1790000000)\n"
-        "            t = time.ticks_us(); key.totp(1790000000); t = time.ticks_diff(time.ticks_us(), t)\n"
-        "            r.append('%s=%d' % (p, t))\n"
-        "    o.use_path(None)\n"
-        "    print('PATH', ' '.join(r))\n"
-    )
-    out = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "exec", script],
-                         capture_output=True, text=True, timeout=300).stdout
-    result = {}
-    for line in out.splitlines():
-        if line.startswith("PATH "):
-            alg, chosen, *times = line.split()[1:]
-            us = {k: int(v) for k, v in (t.split("=") for t in times)}
-            result[alg] = {"chosen": chosen, **{k: v * 125 for k, v in us.items()}}  # 125 MHz
-    return result
+def hmac_cycles(port: str) -> dict[str, dict]:
+    """Cycles per code of each HMAC path (125 MHz), and the chosen one."""
+    return {alg: {"chosen": chosen, **{k: v * 125 for k, v in us.items()}}
+            for alg, (chosen, us) in hmac_paths(port)[0].items()}
 
 
 def provision_round_trip(pico: EmulatedPico, secret: str) -> float:

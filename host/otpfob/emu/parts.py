@@ -17,6 +17,7 @@ from ..paths import FIRMWARE, REPO  # noqa: F401  (REPO: re-exported for emu.tok
 from . import screen
 from .ds3231 import DS3231, Clock
 from .i2c import I2CBus
+from .serial_pty import SerialPty
 from .ssd1306 import SSD1306
 
 
@@ -66,9 +67,26 @@ class TokenParts:
         self.pins: dict[int, int] = {self.button_pin: 1}  # pull-up: released = 1
 
     running: bool  # set by the subclass: is the firmware running?
+    serial: SerialPty | None  # set by the subclass: the token's USB serial
+
+    # -- the serial log -------------------------------------------------------------
+    @property
+    def serial_log(self) -> bytes:
+        """Every byte the firmware wrote to its USB serial, since start."""
+        if self.serial is None:
+            return b""
+        with self.serial.lock:
+            return bytes(self.serial.output)
+
+    @property
+    def stderr_log(self) -> bytes:
+        if self.serial is None:
+            return b""
+        with self.serial.lock:
+            return bytes(self.serial.stderr)
 
     def _tail(self) -> str:
-        return ""
+        return (self.serial_log[-1500:] + self.stderr_log[-1500:]).decode(errors="replace")
 
     # -- parts --------------------------------------------------------------------
     def remove_part(self, name: str) -> None:

@@ -229,22 +229,3 @@ class EmulatedToken(TokenParts):
     def hold(self, ms: int = 1200) -> None:
         """A long press."""
         self.press(ms)
-
-    # -- the serial log -------------------------------------------------------------
-    @property
-    def serial_log(self) -> bytes:
-        """Every byte the firmware wrote to its USB serial, since start."""
-        if self.serial is None:
-            return b""
-        with self.serial.lock:
-            return bytes(self.serial.output)
-
-    @property
-    def stderr_log(self) -> bytes:
-        if self.serial is None:
-            return b""
-        with self.serial.lock:
-            return bytes(self.serial.stderr)
-
-    def _tail(self) -> str:
-        return (self.serial_log[-1500:] + self.stderr_log[-1500:]).decode(errors="replace")

@@ -427,24 +427,6 @@ class EmulatedPico(TokenParts):
     def hold(self, ms: int = 1200) -> None:
         self.press(ms)
 
-    # -- the serial log -------------------------------------------------------------------
-    @property
-    def serial_log(self) -> bytes:
-        if self.serial is None:
-            return b""
-        with self.serial.lock:
-            return bytes(self.serial.output)
-
-    @property
-    def stderr_log(self) -> bytes:
-        if self.serial is None:
-            return b""
-        with self.serial.lock:
-            return bytes(self.serial.stderr)
-
-    def _tail(self) -> str:
-        return (self.serial_log[-1500:] + self.stderr_log[-1500:]).decode(errors="replace")
-
     def events(self) -> list[dict]:
         """What the chip reported: USB up, watchdog resets, power offs."""
         with self._cv:

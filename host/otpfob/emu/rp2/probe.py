@@ -1,0 +1,39 @@
+"""What the emulated Pico's firmware does on the chip itself, asked through
+mpremote (which stops the app: restart the Pico afterwards)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# One code per HMAC path and algorithm, timed in the chip's microseconds
+# (emulated time: the same on any host), and the path fob.otp chooses.
+_HMAC_PATHS = (
+    "import time, fob.otp as o\n"
+    "k = bytes(range(20))\n"
+    "for a in o.ALGORITHMS:\n"
+    "    r = [a, o.path_for(a)]\n"
+    "    for p in ('fast', 'c', 'py'):\n"
+    "        if p in o.PATHS and a in o.PATHS[p]:\n"
+    "            o.use_path(p); key = o.OtpKey(k, a); key.totp(1790000000)\n"
+    "            t = time.ticks_us(); key.totp(1790000000); t = time.ticks_diff(time.ticks_us(), t)\n"
+    "            r.append('%s=%d' % (p, t))\n"
+    "    o.use_path(None)\n"
+    "    print('PATH', ' '.join(r))\n"
+)
+
+
+def hmac_paths(port: str, timeout: float = 300) -> tuple[dict[str, tuple[str, dict[str, int]]], str]:
+    """{algorithm: (chosen path, {path: microseconds per code})}, and mpremote's output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mpremote", "connect", port, "exec", _HMAC_PATHS],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    result = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("PATH "):
+            alg, chosen, *times = line.split()[1:]
+            result[alg] = (chosen, {k: int(v) for k, v in (t.split("=") for t in times)})
+    return result, done.stdout + done.stderr
