@@ -13,3 +13,8 @@ RTC_ADDR = 0x68
 DISPLAY_W = 128
 DISPLAY_H = 64
 DISPLAY_ADDR = 0x3C
+# Who can read the secrets off this board (docs/security.md's table; `otpfob
+# info` prints it).  The USB-serial bridge's DTR/RTS lines drive EN and GPIO0,
+# so esptool resets the chip into its ROM download mode from the host.
+EXPOSURE = ("Any program on the host can read the whole flash, secrets included, with"
+            " esptool (DTR/RTS reset into the ROM loader): no button, no password.")

@@ -13,3 +13,10 @@ RTC_ADDR = 0x68
 DISPLAY_W = 128
 DISPLAY_H = 64
 DISPLAY_ADDR = 0x3C
+# Who can read the secrets off this board (docs/security.md's table; `otpfob
+# info` prints it).  Both USB ports reset the chip into its ROM download mode
+# from the host: the UART port's bridge by DTR/RTS on EN and GPIO0, the native
+# port by the same DTR/RTS sequence (USB-Serial/JTAG in hardware, or
+# MicroPython's TinyUSB CDC calling machine.bootloader()).
+EXPOSURE = ("Any program on the host can read the whole flash, secrets included, with"
+            " esptool (USB or DTR/RTS reset into the ROM loader): no button, no password.")

@@ -13,3 +13,8 @@ RTC_ADDR = 0x68
 DISPLAY_W = 128
 DISPLAY_H = 64
 DISPLAY_ADDR = 0x3C
+# Who can read the secrets off this board (docs/security.md's table; `otpfob
+# info` prints it).  The RP2040's ROM bootloader only starts with BOOTSEL held
+# at power-up or reset; MicroPython's RPI_PICO build has no 1200-baud reset.
+EXPOSURE = ("Flash readable with a hand on BOOTSEL at power-up (picotool), or by any"
+            " program on the host over the REPL while no access password is set.")

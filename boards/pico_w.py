@@ -12,3 +12,6 @@ RTC_ADDR = 0x68
 DISPLAY_W = 128
 DISPLAY_H = 64
 DISPLAY_ADDR = 0x3C
+# As the Pico: the same RP2040 ROM bootloader (docs/security.md).
+EXPOSURE = ("Flash readable with a hand on BOOTSEL at power-up (picotool), or by any"
+            " program on the host over the REPL while no access password is set.")

@@ -28,6 +28,14 @@ for p in (ROOT / "firmware", ROOT / "host", ROOT / "tests"):
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+# A running `otpfob sim` announces its port in a runtime folder; the tests'
+# own sims go to a private one (set once, inherited by xdist workers), so they
+# neither see a developer's sim nor leave theirs behind.
+if not os.environ.get("OTPFOB_RUNTIME_DIR"):
+    import tempfile
+
+    os.environ["OTPFOB_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="otpfob-run-")
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 if not os.environ.get("OTPFOB_SEED"):
@@ -150,6 +158,41 @@ def running_token(flash, **kwargs):
         yield tok
     finally:
         tok.stop()
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory):
+    """One emulated token per test module, its DS3231 set: the CLI tests'
+    token. `tok` empties it before each test."""
+    with running_token(tmp_path_factory.mktemp("flash"), rtc_set=True) as tok:
+        yield tok
+
+
+@pytest.fixture
+def tok(token, request):
+    """The module's token emptied, its DS3231 on the bus and its clock
+    running on the host's time. A module that sets an access password names
+    it in TOKEN_PASSWORD, so the password is cleared first."""
+    from otpfob.session import Session
+    from otpfob.transport import SerialTransport
+
+    token.clock.run()
+    token.clock.set(time.time())
+    token.add_part("ds3231")
+    with Session(SerialTransport(token.port)) as s:
+        if s.info().access:
+            s.unlock(request.module.TOKEN_PASSWORD)
+            s.clear_access()
+        s.wipe()
+    return token
+
+
+@pytest.fixture
+def otpfob(tok):
+    """`otpfob` run against `tok`, every byte it printed kept (cli_support.Transcript)."""
+    from cli_support import Transcript
+
+    return Transcript(tok.port)
 
 
 @pytest.fixture

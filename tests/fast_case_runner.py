@@ -6,6 +6,7 @@
 #   O alg keyhex counter digits-> fob.otp.OtpKey(key, alg).hotp(...) on the forced "fast" path
 # "-" stands for empty hex.  Expected values are computed by the CPython test.
 import binascii
+
 from fob import fast
 
 

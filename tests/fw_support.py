@@ -380,14 +380,16 @@ class AppRig:
         return r
 
     def text(self) -> list[str]:
-        from fob import font
+        """Each page row's small text, decoded cell by cell (emu.glyphs)."""
+        from otpfob.emu import glyphs
 
-        return [font.decode_text(self.oled.buffer, 128, p) for p in range(self.oled.height // 8)]
+        return [glyphs.page_text(self.oled.buffer, 128, p) for p in range(self.oled.height // 8)]
 
     def code(self):
-        from fob import font
+        """The code's digits as grouped on screen ("123 456"), decoded."""
+        from otpfob.emu import glyphs
 
-        return font.decode_code(self.oled.buffer, 128, 1 if self.oled.height == 32 else 3)
+        return glyphs.page_code(self.oled.buffer, 128, 1 if self.oled.height == 32 else 3)
 
     def press(self, ms=60):
         self.pin.level = 0

@@ -43,7 +43,7 @@ class HostRTC:
 
 class FakeToken:
     def __init__(self, *, mode: str = "ok", offset: int = 0, delay: float = 0.0) -> None:
-        self.mode = mode  # ok | noise | garbage | silent | vanish
+        self.mode = mode  # ok | noise | repeated | garbage | silent | vanish
         self.delay = delay
         self.flash = tempfile.mkdtemp(prefix="otpfob-fake-")
         folder = self.flash + "/"
@@ -58,7 +58,7 @@ class FakeToken:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "FakeToken":
+    def start(self) -> FakeToken:
         self._thread.start()
         return self
 
@@ -72,7 +72,7 @@ class FakeToken:
                 pass
         shutil.rmtree(self.flash, ignore_errors=True)
 
-    def __enter__(self) -> "FakeToken":
+    def __enter__(self) -> FakeToken:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -126,6 +126,9 @@ class FakeToken:
                 self._write(b"boot banner\r\n#otpfob {broken\r\n")
                 stale = {"v": proto.VERSION, "id": (req.get("id") or 0) + 1000, "ok": True}
                 self._write((proto.REPLY_TAG + json.dumps(stale) + "\r\n").encode())  # a stale reply first
+            if self.mode == "repeated":  # a reply with this id whose names repeat: not a reply
+                forged = '{"v": %d, "id": %d, "ok": true, "ok": false, "err": "internal"}' % (proto.VERSION, req.get("id") or 0)
+                self._write((proto.REPLY_TAG + forged + "\r\n").encode())
         out = self.server.handle_line(line)
         if out is not None:  # None: a touch account waits for a press (the fake has no button)
             self._write(out)

@@ -46,6 +46,10 @@ rtc = DS3231(bus)
 print("ui6", per_frame(lambda i: ui.code("123456", 30 - i % 30, 30), 60))
 print("ui8", per_frame(lambda i: ui.code("12345678", 60 - i % 60, 60), 60))
 print("rtc", per_frame(lambda i: rtc.unix(), 60))
+# A name too long for its line scrolls a character a step (Latin-1 too).
+ui.prepare("Amazon Web Services \u00c9ire", "\u00f6laf.l\u00e5ngn\u00e4m@example-corp.com", 1, 5)
+ui.code("123456", 30, 30)
+print("scroll", per_frame(lambda i: ui.scroll(), 60))
 
 
 # The app's loop calls screen.draw() every LOOP_MS; most calls find nothing new to
@@ -78,3 +82,19 @@ def next_second(i):
 
 print("tick", per_frame(next_second, 30))
 print("serve", per_frame(lambda i: app.link.serve(), 200))
+
+# The loop's turns while a long name scrolls: a turn with a step due, and
+# the turns between steps, allocate nothing.
+from fob import screen as screen_mod
+
+app.store.add("a.very.long.label@example.com", "Amazon Web Services", b"k" * 20)
+app.screen.index = app.store.count() - 1
+screen_mod.SCROLL_MS = 0  # a step due every turn
+app.screen.draw()
+app.screen.draw()
+assert app.screen.ui.scrolls
+
+
+before = app.screen.ui._tick
+print("scroll_idle", per_frame(lambda i: app.screen.draw(), 200))
+print("scroll_steps", app.screen.ui._tick - before)

@@ -2,6 +2,7 @@
 # given as lines "KIND ALG DIGITS PERIOD N KEYHEX" on one forced path and
 # prints "index code" per case ("index ValueError" for refused arguments).
 import binascii
+
 from fob import otp
 
 

@@ -45,13 +45,14 @@ def test_locked_commands_need_the_password(tok):
     # No password and no terminal to ask on: one sentence, exit 1.
     code, out, err = run(tok, "list")
     assert code == 1 and err.strip() == (
-        "The token is locked; give its access password with --password or OTPFOB_PASSWORD.")
+        "The token is locked; give its access password with --password, --password-stdin or OTPFOB_PASSWORD,"
+        " or remember it with `otpfob access remember`.")
     code, out, err = run(tok, "--password", "wrong", "list")
     assert code == 1 and err.strip() == "The access password is wrong."
     time.sleep(1.0)
     code, out, err = run(tok, "list", env={"OTPFOB_PASSWORD": PASSWORD})
     assert code == 0 and "a" in out, err
-    code, out, err = run(tok, "code", "a", env={"OTPFOB_PASSWORD": PASSWORD})
+    code, out, err = run(tok, "code", "-s", "a", env={"OTPFOB_PASSWORD": PASSWORD})
     assert code == 0 and out.strip() in {pyotp.TOTP(SECRET).at(time.time() + d) for d in (-30, 0, 30)}
     # info needs no password, and the command before left the link locked.
     code, out, err = run(tok, "info")

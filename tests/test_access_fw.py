@@ -14,9 +14,9 @@ import os
 import pyotp
 import pytest
 
-from fw_support import ServerRig, flash_files
 from fob import access as faccess
 from fob import proto
+from fw_support import ServerRig, flash_files
 
 T0 = 1_750_000_000
 TAG = proto.REPLY_TAG.encode()

@@ -13,21 +13,17 @@ import base64
 import hashlib
 import os
 import subprocess
-import sys
 import time
 
 import pyotp
 import pytest
 import serial
-from click.testing import CliRunner
 
+from cli_support import Transcript, one_sentence, state
 from fob import proto
-from otpfob import cli
+from otpfob import paths
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
-
-from otpfob import paths
-from conftest import running_token
 from reference import expected_totp, rfc_hotp
 
 pytestmark = pytest.mark.emu
@@ -40,63 +36,6 @@ def expected(key: bytes, t: int, digits: int, period: int, alg: str) -> str:
 
 
 # -- the token -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def token(tmp_path_factory):
-    with running_token(tmp_path_factory.mktemp("flash"), rtc_set=True) as tok:
-        yield tok
-
-
-@pytest.fixture
-def tok(token):
-    """The module's token, emptied, with its clock back on the host's time."""
-    token.clock.run()
-    token.clock.set(time.time())
-    with Session(SerialTransport(token.port)) as s:
-        s.wipe()
-    return token
-
-
-class Transcript:
-    """Runs otpfob and keeps every byte it printed (for the secret scan)."""
-
-    def __init__(self, port: str) -> None:
-        self.port = port
-        self.text = ""
-
-    def __call__(self, *args: str, input: str | None = None, ok: bool = True):
-        r = CliRunner().invoke(cli.main, ["--port", self.port, *args], input=input)
-        self.text += r.stdout + r.stderr
-        if ok:
-            assert r.exit_code == 0, (args, r.stdout, r.stderr)
-        return r
-
-    def proc(self, *args: str, input: str | None = None, port: str | None = None):
-        p = subprocess.run([sys.executable, "-m", "otpfob.cli", "--port", port or self.port, *args],
-                           input=input, capture_output=True, text=True, timeout=60, cwd=REPO)
-        self.text += p.stdout + p.stderr
-        return p
-
-
-@pytest.fixture
-def otpfob(tok):
-    return Transcript(tok.port)
-
-
-def one_sentence(text: str) -> str:
-    text = text.strip()
-    assert text and "Traceback" not in text and "\n" not in text, text
-    assert text.endswith("."), text
-    return text
-
-
-def state(tok) -> tuple:
-    """What the token holds, as seen over serial and on its flash."""
-    with Session(SerialTransport(tok.port)) as s:
-        accounts = s.list_accounts()
-    store = tok.flash / "accounts.dat"
-    return accounts, store.read_bytes() if store.exists() else None
 
 
 def token_code(tok, label: str) -> tuple[str, int]:
@@ -146,7 +85,7 @@ def test_80_bit_secret_pyotp_refuses(otpfob, tok):
     with pytest.raises(ValueError):
         pyotp.TOTP(b32).now()
     spaced = " ".join(b32[i : i + 4] for i in range(0, 16, 4))
-    r = otpfob("provision", "--secret", "-", "--label", "short", input=spaced + "\n")
+    r = otpfob("provision", "--secret", "-", "--label", "short", "--force", input=spaced + "\n")
     assert "matches the RFC algorithm" in r.stdout
     code, t = token_code(tok, "short")
     assert code == rfc_hotp(key, t // 30, 6, "sha1")
@@ -156,9 +95,9 @@ def test_hotp_uri(otpfob, tok):
     key = b"12345678901234567890"
     b32 = base64.b32encode(key).decode()
     r = otpfob("provision", "--uri", f"otpauth://hotp/Lab:door?secret={b32}&counter=3&algorithm=sha1")
-    assert "counter 3" in r.stdout and "press the button" in r.stdout
+    assert "counter 3" in r.stdout and "hold the button" in r.stdout
     # the check took counter 3; the next code over USB is RFC 4226's counter 4
-    assert otpfob("code", "door").stdout.strip() == pyotp.HOTP(b32).at(4) == "338314"
+    assert otpfob("code", "-s", "door").stdout.strip() == pyotp.HOTP(b32).at(4) == "338314"
     accounts, _ = state(tok)
     assert [(a.label, a.type, a.counter) for a in accounts] == [("door", "hotp", 5)]
 
@@ -188,11 +127,12 @@ def test_touch_account_released_by_a_press(otpfob, tok):
 
 def test_clock_skew_is_reported_and_fixed(otpfob, tok):
     tok.clock.advance(200)  # under the sim's 10-minute jump tolerance: still "ok"
-    r = otpfob("provision", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DP", "--label", "skew")
+    r = otpfob("provision", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DP", "--label", "skew", "--force", ok=False)
+    assert r.exit_code == 3  # added and right, but services would refuse the codes
     assert "ahead of this computer" in r.stdout
-    assert "otpfob time --set" in r.stderr and "off by" in r.stderr
-    shown = otpfob("time").stdout
-    assert "ahead" in shown
+    assert "otpfob time --set" in r.stderr and "services will refuse" in r.stderr
+    r = otpfob("time", ok=False)
+    assert r.exit_code == 3 and "ahead" in r.stdout
     otpfob("time", "--set")
     assert abs(tok.time() - time.time()) < 1.5
     r = otpfob("verify", "--label", "skew", "--secret", "JBSWY3DPEHPK3PXPJBSWY3DP")
@@ -224,7 +164,7 @@ def test_list_delete_rename_info_code_wipe(otpfob, tok):
     import fob
 
     assert f"Firmware:    {fob.VERSION}" in info
-    code = otpfob("code", "two").stdout.strip()
+    code = otpfob("code", "-s", "two").stdout.strip()
     assert len(code) == 8 and code.isdigit()
     otpfob("rename", "one", "uno")
     assert [a.label for a in state(tok)[0]] == ["uno", "two"]
@@ -247,16 +187,16 @@ def test_provision_refused_while_clock_unset(make_token):
     t = Transcript(tok.port)
     p = t.proc("info")
     assert p.returncode == 0 and "not set" in p.stdout
-    p = t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a")
+    p = t.proc("provision", "--secret", SECRET, "--label", "a")
     assert p.returncode == 1 and "time --set" in one_sentence(p.stderr)
     assert state(tok)[0] == []
     assert t.proc("time", "--set").returncode == 0  # an unset clock needs no --force
-    assert t.proc("provision", "--secret", "JBSWY3DPEHPK3PXP", "--label", "a").returncode == 0
+    assert t.proc("provision", "--secret", SECRET, "--label", "a").returncode == 0
 
 
 # -- bad input: one sentence, non-zero, token unchanged ---------------------------------------
 
-SECRET = "JBSWY3DPEHPK3PXP"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits: shorter ones need --force
 BAD = [
     (["provision", "--secret", "JBSWY3DPEHPK3PX0", "--label", "n"], "Base32"),
     (["provision", "--secret", "JB=SWY3DPEHPK3PXP", "--label", "n"], "Base32"),
@@ -331,12 +271,12 @@ def test_secret_never_in_output_or_token_replies(otpfob, tok):
     log_start = len(tok.serial_log)
     for i, key in enumerate(keys):
         b32 = base64.b32encode(key).decode()
-        otpfob("provision", "--secret", "-", "--label", f"s{i}", "--algorithm", "sha256", input=b32 + "\n")
+        otpfob("provision", "--secret", "-", "--label", f"s{i}", "--algorithm", "sha256", "--force", input=b32 + "\n")
         otpfob("verify", "--label", f"s{i}", "--secret", b32)
         otpfob("verify", "--uri", f"otpauth://totp/s{i}?secret={b32.lower()}&algorithm=SHA256")
         otpfob("provision", "--secret", b32, "--label", f"s{i}", ok=False)  # exists: an error path
         otpfob("provision", "--secret", b32 + "1", "--label", "bad", ok=False)  # invalid: an error path
-        otpfob("provision", "--label", f"p{i}", input=b32 + "\n")  # the hidden prompt
+        otpfob("provision", "--label", f"p{i}", "--force", input=b32 + "\n")  # no terminal: the piped line
     for cmd in (["list"], ["info"], ["time"], ["code", "s0"], ["rename", "s0", "t0"], ["delete", "t0", "--yes"]):
         otpfob(*cmd)
     printed = otpfob.text.encode()

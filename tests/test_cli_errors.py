@@ -16,8 +16,8 @@ import serial
 from click.testing import CliRunner
 
 from host_fake_token import FakeToken
-from otpfob import cli
-from otpfob import paths
+from otpfob import cli, paths
+from otpfob.errors import EXIT_NO_TOKEN
 
 OTPFOB = [sys.executable, "-m", "otpfob.cli"]
 SECRET = "JBSWY3DPEHPK3PXP"
@@ -80,12 +80,14 @@ def test_bad_secret_through_a_real_process_has_no_traceback():
         assert fake.requests == []
 
 
-def test_prompted_secret_is_not_echoed():
+def test_piped_secret_without_terminal_is_not_echoed():
+    # No terminal: the piped line is read as the secret, with no prompt (and no getpass warning).
+    long_secret = SECRET * 2
     with FakeToken() as fake:
-        result = CliRunner().invoke(cli.main, ["--port", fake.port, "provision", "--label", "a"], input=SECRET + "\n")
+        result = CliRunner().invoke(cli.main, ["--port", fake.port, "provision", "--label", "a"], input=long_secret + "\n")
         assert result.exit_code == 0, result.output
-        assert SECRET not in result.output
-        assert "input hidden" in result.output
+        assert long_secret not in result.output and SECRET not in result.output
+        assert "Warning" not in result.output
 
 
 def test_missing_port_subprocess():
@@ -174,4 +176,4 @@ def test_port_from_environment_and_discovery(monkeypatch):
     # command asks for --port.
     monkeypatch.setattr(discover.list_ports, "comports", lambda: [])
     r = CliRunner().invoke(cli.main, ["list"], env={"OTPFOB_PORT": None})
-    assert r.exit_code == 1 and "--port" in one_sentence(r.output)
+    assert r.exit_code == EXIT_NO_TOKEN and "--port" in one_sentence(r.output)

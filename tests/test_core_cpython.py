@@ -6,12 +6,14 @@ import base64
 import random
 
 import pytest
-from hypothesis import given, settings, seed as hyp_seed, strategies as st
+from hypothesis import given, settings
+from hypothesis import seed as hyp_seed
+from hypothesis import strategies as st
 
 from conftest import SEED, record_cases
 from core_cases import EDGE_TIMES, bad_cases
-from reference import expected_hotp, expected_totp
 from fob import otp
+from reference import expected_hotp, expected_totp
 
 PATHS = sorted(otp.PATHS)  # every path this interpreter has
 

@@ -9,7 +9,6 @@ mpy-cross -march=armv6m, the form deployed to an RP2040.
 
 from __future__ import annotations
 
-
 import pytest
 
 from conftest import ROOT, SEED, record_cases, run_upy

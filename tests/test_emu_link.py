@@ -11,7 +11,6 @@ import time
 import pytest
 import serial
 
-
 pytestmark = pytest.mark.emu
 
 BOARD = textwrap.dedent("""

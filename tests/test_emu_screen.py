@@ -1,11 +1,10 @@
 """The screen reader finds the firmware's glyphs wherever they are drawn."""
 
-
 import pytest
 
 from fob import font
-from otpfob.emu import screen
 from otpfob import paths
+from otpfob.emu import screen
 
 FW = paths.FIRMWARE
 
@@ -44,12 +43,28 @@ def test_small_text_at_any_position_and_spaces():
     assert screen.decode(px, FW) == "Hello, world!\na_b-c |x| 2/5"
 
 
-@pytest.mark.parametrize("code, name", [("123 456", "large"), ("1111 1111", "narrow"),
-                                        ("907 180", "large"), ("0123456789", "narrow")])
+@pytest.mark.parametrize(
+    "code, name", [("123 456", "large"), ("1111 1111", "narrow"), ("907 180", "large"), ("0123456789", "narrow")]
+)
 def test_big_digits_and_their_grouping(code, name):
     px = blank()
     digits(px, code, 2, 20, name)
     assert screen.decode(px, FW) == code
+
+
+def test_latin1_text_and_the_placeholder_at_any_position():
+    px = blank()
+    text(px, "Bänk Bönk Œuvre", 5, 3)
+    text(px, "Zoë ß \u65e5\u672c", 2, 30)  # two characters the font lacks: two placeholders
+    assert screen.decode(px, FW) == "Bänk Bönk Œuvre\nZoë ß \ufffd\ufffd"
+
+
+@pytest.mark.parametrize("chunk", range(0, 166, 16))
+def test_every_small_glyph_reads_back(chunk):
+    chars = font.small_chars()[chunk : chunk + 16].replace(" ", "")
+    px = blank()
+    text(px, chars, 0, 8)
+    assert screen.decode(px, FW) == chars
 
 
 def test_bars_and_frames_are_not_text():

@@ -5,11 +5,13 @@ read back with the firmware font's decoders, as a person would read it.
 """
 
 import base64
+import re
 
 import pyotp
 import pytest
 
 from fw_support import AppRig, install_framebuf
+from otpfob.emu.testing import grouped
 
 install_framebuf()
 from fob import proto  # noqa: E402
@@ -22,11 +24,6 @@ SECRET = base64.b32encode(b"0123456789abcdefghij").decode()
 def Rig(**kw):
     kw.setdefault("BLANK_MS", 5000)
     return AppRig(**kw)
-
-
-def grouped(code):
-    g = (len(code) + 1) // 2
-    return code[:g] + " " + code[g:]
 
 
 @pytest.fixture
@@ -63,6 +60,9 @@ def test_empty_then_code_then_navigation(rig):
     assert rig.text()[1] == "alice"  # wraps around
     rig.press(400)  # long press: back
     assert rig.text()[0].startswith("carol")
+    rig.press(400)
+    assert rig.text()[0].startswith("bob")
+    rig.press()
     # Across period boundaries, as the clock runs.
     for k in range(1, 4):
         rig.rtc.t = T0 + 60 * k
@@ -71,15 +71,31 @@ def test_empty_then_code_then_navigation(rig):
         assert rig.code() == grouped(pyotp.TOTP(SECRET, digits=10, interval=60).at(T0 + 60 * k))
 
 
-def test_countdown_bar(rig):
-    rig.call(op="add", label="a", secret=SECRET)
-    for left in (30, 15, 1):
-        rig.rtc.t = T0 - T0 % 30 + 30 - left
+def bar_length(rig):
+    """Lit columns of the countdown bar (rows 58-61), from the left edge."""
+    row = rig.oled.buffer[7 * 128 : 8 * 128]
+    n = 0
+    while n < 128 and row[n] & 0x3C == 0x3C:
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("period", [30, 90, 3600])
+def test_countdown_bar_and_seconds_left(tmp_path, monkeypatch, period):
+    monkeypatch.chdir(tmp_path)
+    rig = Rig()
+    rig.call(op="add", label="a", secret=SECRET, period=period)
+    seen = {}
+    for left in (period, period * 2 // 3, period // 2, 10, 1):
+        rig.rtc.t = T0 - T0 % period + period - left
         rig.app.clock.set(rig.rtc.t)
         rig.run(0.15)
-        row = rig.oled.buffer[7 * 128:8 * 128]
-        lit = sum(1 for b in row if b & 0x3C == 0x3C)  # rows 58-61
-        assert lit == 128 * left // 30
+        assert re.search(r"\d+$", rig.text()[7]).group() == str(left)  # the number, at the right
+        seen[left] = bar_length(rig)
+    full = seen[period]
+    assert 80 <= full < 128 - 8 * len(str(period))  # the bar stops short of the number
+    for left, n in seen.items():
+        assert n == full * left // period
 
 
 def test_blank_and_wake(tmp_path, monkeypatch):
@@ -98,12 +114,15 @@ def test_blank_and_wake(tmp_path, monkeypatch):
     assert rig.text()[0].startswith("b")
 
 
-@pytest.mark.parametrize("setup,expect", [
-    (lambda r: setattr(r.rtc, "lost", True), "Clock not set"),
-    (lambda r: setattr(r.rtc, "t", 946684800), "Clock not set"),
-    (lambda r: setattr(r.rtc, "dead", True), "RTC missing"),
-    (lambda r: setattr(r.rtc, "t", T0 + 86400), "Clock jumped"),
-])
+@pytest.mark.parametrize(
+    "setup,expect",
+    [
+        (lambda r: setattr(r.rtc, "lost", True), "Clock not set"),
+        (lambda r: setattr(r.rtc, "t", 946684800), "Clock not set"),
+        (lambda r: setattr(r.rtc, "dead", True), "RTC missing"),
+        (lambda r: setattr(r.rtc, "t", T0 + 86400), "Clock jumped"),
+    ],
+)
 def test_untrusted_clock_shows_no_code(rig, setup, expect):
     rig.call(op="add", label="a", secret=SECRET)
     rig.run(0.15)
@@ -150,7 +169,8 @@ def test_128x32_layout(tmp_path, monkeypatch):
     r.call(op="add", label="alice", issuer="Example", secret=SECRET, digits=10)
     r.call(op="add", label="bob", secret=SECRET)
     r.run(0.15)
-    assert r.text()[0] == "Example:alic 1/2"
+    left = 30 - T0 % 30
+    assert r.text()[0] == "Example:a 1/2 %d" % left  # the name scrolls (test_long_names_scroll)
     assert r.code() == grouped(pyotp.TOTP(SECRET, digits=10).at(T0))
     r.press()
     assert r.code() == grouped(pyotp.TOTP(SECRET).at(T0))

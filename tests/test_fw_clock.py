@@ -3,9 +3,9 @@
 import pytest
 
 import fw_support  # noqa: F401
-from fw_support import FakeRTC
 from fob import proto
 from fob.clock import MAX_TIME, MIN_TIME, RETRIES, Clock
+from fw_support import FakeRTC
 
 T0 = 1_750_000_000
 

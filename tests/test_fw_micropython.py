@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest  # noqa: E402
 
 from fw_support import FIRMWARE, run_micropython
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.upy
 
 SERVER_SCRIPT = r"""

@@ -12,8 +12,8 @@ import subprocess
 import pytest
 
 from conftest import ROOT, require_micropython
-from fw_support import FIRMWARE, ServerRig
 from fob import proto
+from fw_support import FIRMWARE, ServerRig
 
 TAG = proto.REPLY_TAG.encode()
 ISSUER = "é" * (proto.MAX_ISSUER // 2)

@@ -9,13 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fw_support import ServerRig
 from fob import proto, storage
+from fw_support import ServerRig
 
 T0 = 1_750_000_000
 TAG = proto.REPLY_TAG.encode()
-
-
 
 
 Token = ServerRig
@@ -37,13 +35,13 @@ def test_info(tok):
     assert r["accounts"] == 0 and r["capacity"] == proto.MAX_ACCOUNTS == 100
     assert r["store"] == proto.STORE_OK
     assert "free" in r
+    assert "exposure" in r  # null here (no board file); tests/test_cli_names.py checks a token's
 
 
 def test_add_list_code_totp_matches_pyotp(tok):
     for digits, alg, period in ((6, "sha1", 30), (8, "sha256", 60), (10, "sha512", 30), (7, "sha1", 1)):
         label = "acct-%d-%s" % (digits, alg)
-        tok.ok("add", label=label, issuer="Example", secret=SECRET.lower(), algorithm=alg,
-               digits=digits, period=period)
+        tok.ok("add", label=label, issuer="Example", secret=SECRET.lower(), algorithm=alg, digits=digits, period=period)
         for dt in (0, 1, 29, 30, 31, 59, 60, 3600):
             tok.rtc.t = T0 + dt
             tok.ms = dt * 1000
@@ -52,8 +50,15 @@ def test_add_list_code_totp_matches_pyotp(tok):
             assert (r["code"], r["time"], r["period"]) == (want, T0 + dt, period)
     accts = tok.ok("list")["accounts"]
     assert [a["digits"] for a in accts] == [6, 8, 10, 7]
-    assert accts[1] == {"label": "acct-8-sha256", "issuer": "Example", "type": "totp",
-                        "algorithm": "sha256", "digits": 8, "period": 60, "touch": False}
+    assert accts[1] == {
+        "label": "acct-8-sha256",
+        "issuer": "Example",
+        "type": "totp",
+        "algorithm": "sha256",
+        "digits": 8,
+        "period": 60,
+        "touch": False,
+    }
 
 
 def test_key_as_hex(tok):
@@ -119,10 +124,21 @@ def test_jump_reported_and_cleared_by_time_set(tok):
 
 # ---- every error code --------------------------------------------------------
 
+
 def test_frame_errors(tok):
     before = tok.flash()
-    for line in (b"", b"hello", b"\xff\xfe{}", b"[1,2]", b'"str"', b"{", b'{"v":1,"op":"info"} x',
-                 b"\x00" * 10, b'{"v":1,"id":"7","op":"info"}', b'{"v":1,"id":-1,"op":"info"}'):
+    for line in (
+        b"",
+        b"hello",
+        b"\xff\xfe{}",
+        b"[1,2]",
+        b'"str"',
+        b"{",
+        b'{"v":1,"op":"info"} x',
+        b"\x00" * 10,
+        b'{"v":1,"id":"7","op":"info"}',
+        b'{"v":1,"id":-1,"op":"info"}',
+    ):
         r = tok.raw(line)
         assert r["ok"] is False and r["err"] == proto.E_FRAME, (line, r)
         assert r["id"] is None
@@ -150,37 +166,45 @@ def test_unknown_op(tok):
         tok.err(op, proto.E_OP)
 
 
-@pytest.mark.parametrize("args", [
-    {},  # no label, no secret
-    {"label": "a"},
-    {"label": "a", "secret": SECRET, "key": "00"},
-    {"label": "", "secret": SECRET},
-    {"label": "x" * (proto.MAX_LABEL + 1), "secret": SECRET},
-    {"label": "é" * 17, "secret": SECRET},  # 34 bytes of UTF-8
-    {"label": "a\nb", "secret": SECRET},
-    {"label": 5, "secret": SECRET},
-    {"label": "a", "issuer": "i" * 33, "secret": SECRET},
-    {"label": "a", "secret": "not base32!"},
-    {"label": "a", "secret": "A"},
-    {"label": "a", "secret": 123},
-    {"label": "a", "key": "abc"},
-    {"label": "a", "key": "zz"},
-    {"label": "a", "key": "00" * (proto.MAX_KEY + 1)},
-    {"label": "a", "secret": SECRET, "algorithm": "md5"},
-    {"label": "a", "secret": SECRET, "algorithm": "SHA1"},
-    {"label": "a", "secret": SECRET, "digits": 5},
-    {"label": "a", "secret": SECRET, "digits": 11},
-    {"label": "a", "secret": SECRET, "digits": "6"},
-    {"label": "a", "secret": SECRET, "digits": True},
-    {"label": "a", "secret": SECRET, "period": 0},
-    {"label": "a", "secret": SECRET, "period": 3601},
-    {"label": "a", "secret": SECRET, "period": 30.5},
-    {"label": "a", "secret": SECRET, "type": "motp"},
-    {"label": "a", "secret": SECRET, "counter": -1},
-    {"label": "a", "secret": SECRET, "counter": 2**64},
-    {"label": "a", "secret": SECRET, "touch": 1},
-    {"label": "a", "secret": SECRET, "digit": 8},  # misspelt: refused, not ignored
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {},  # no label, no secret
+        {"label": "a"},
+        {"label": "a", "secret": SECRET, "key": "00"},
+        {"label": "", "secret": SECRET},
+        {"label": "x" * (proto.MAX_LABEL + 1), "secret": SECRET},
+        {"label": "é" * 17, "secret": SECRET},  # 34 bytes of UTF-8
+        {"label": "a\nb", "secret": SECRET},
+        {"label": " ", "secret": SECRET},  # blank: the host refuses it too (fob.proto.blank)
+        {"label": "a\u202eb", "secret": SECRET},  # bidi override
+        {"label": "a", "issuer": "x\x9b2J", "secret": SECRET},  # C1 CSI
+        {"label": "a", "issuer": "\u3000", "secret": SECRET},  # an issuer may be empty, not blank
+        {"label": 5, "secret": SECRET},
+        {"label": "a", "issuer": "i" * 33, "secret": SECRET},
+        {"label": "a", "secret": "not base32!"},
+        {"label": "a", "secret": "A"},
+        {"label": "a", "secret": 123},
+        {"label": "a", "key": "abc"},
+        {"label": "a", "key": "zz"},
+        {"label": "a", "key": "00" * (proto.MAX_KEY + 1)},
+        {"label": "a", "secret": SECRET, "algorithm": "md5"},
+        {"label": "a", "secret": SECRET, "algorithm": "SHA1"},
+        {"label": "a", "secret": SECRET, "digits": 5},
+        {"label": "a", "secret": SECRET, "digits": 11},
+        {"label": "a", "secret": SECRET, "digits": "6"},
+        {"label": "a", "secret": SECRET, "digits": True},
+        {"label": "a", "secret": SECRET, "period": 0},
+        {"label": "a", "secret": SECRET, "period": 3601},
+        {"label": "a", "secret": SECRET, "period": 30.5},
+        {"label": "a", "secret": SECRET, "type": "motp"},
+        {"label": "a", "secret": SECRET, "counter": -1},
+        {"label": "a", "secret": SECRET, "counter": 2**64},
+        {"label": "a", "secret": SECRET, "counter": proto.MAX_COUNTER + 1},  # 2**63: the host's limit too
+        {"label": "a", "secret": SECRET, "touch": 1},
+        {"label": "a", "secret": SECRET, "digit": 8},  # misspelt: refused, not ignored
+    ],
+)
 def test_add_bad_args(tok, args):
     tok.err("add", proto.E_ARG, **args)
     assert tok.ok("info")["accounts"] == 0
@@ -225,8 +249,13 @@ def test_store_damaged(tok, tmp_path):
     (tmp_path / storage.FILE).write_bytes(raw)
     t = Token()
     assert t.ok("info")["store"] == proto.STORE_DAMAGED
-    for op, args in (("code", {"label": "a"}), ("list", {}), ("delete", {"label": "a"}),
-                     ("rename", {"label": "a", "new": "b"}), ("add", {"label": "b", "secret": SECRET})):
+    for op, args in (
+        ("code", {"label": "a"}),
+        ("list", {}),
+        ("delete", {"label": "a"}),
+        ("rename", {"label": "a", "new": "b"}),
+        ("add", {"label": "b", "secret": SECRET}),
+    ):
         t.err(op, proto.E_STORE, **args)
     t.ok("wipe")
     assert t.ok("info")["store"] == proto.STORE_OK
@@ -273,10 +302,18 @@ def test_locked_reply_and_new_session(tok):
 
 # ---- secrets never leave ----------------------------------------------------
 
+
 def secret_forms(key: bytes):
     b32 = base64.b32encode(key).decode()
-    return [key, key.hex().encode(), key.hex().upper().encode(), b32.encode(), b32.rstrip("=").encode(),
-            b32.lower().encode(), json.dumps(b32)[1:-1].encode()]
+    return [
+        key,
+        key.hex().encode(),
+        key.hex().upper().encode(),
+        b32.encode(),
+        b32.rstrip("=").encode(),
+        b32.lower().encode(),
+        json.dumps(b32)[1:-1].encode(),
+    ]
 
 
 def test_no_secret_in_any_reply(tok):
@@ -315,7 +352,7 @@ def test_random_bytes_always_get_one_reply(data):
             t = Token()
             out = t.server.handle_line(data)
             assert out.startswith(TAG) and out.endswith(b"\n")
-            r = json.loads(out[len(TAG):])
+            r = json.loads(out[len(TAG) :])
             assert "ok" in r
             assert t.flash() is None  # nothing was written
         finally:

@@ -7,6 +7,7 @@ from fw_support import RecordingI2C, install_framebuf
 install_framebuf()
 from fob.drivers import ssd1306  # noqa: E402
 
+
 # Power-up sequence written out from the SSD1306 datasheet (rev 1.1,
 # section 9 command table, section 10 descriptions, and the application
 # note's "software initialization" flow), for a 128xN panel on the internal

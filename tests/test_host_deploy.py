@@ -7,11 +7,9 @@ would run is checked, not a copy.
 
 from __future__ import annotations
 
-
 import pytest
 
-from otpfob import deploy
-from otpfob import paths
+from otpfob import deploy, paths
 
 REPO = paths.REPO
 ARCH_CODE = {"armv6m": 4, "xtensawin": 10}  # MicroPython's MP_NATIVE_ARCH_* numbers in the .mpy header

@@ -27,6 +27,14 @@ def test_deploy_copies_the_pico_build_with_mpremote(m0, tmp_path):
     deploy.copy(out, m0.port, progress=progress.append)
     m0.reattach()
     assert sum(1 for p in progress if p.startswith("[")) == len(out.files)
+    # The progress bar's feed: every file counted once, the bytes adding up to the build's.
+    seen: list[tuple[int, int, str]] = []
+    m0.release()
+    deploy.copy(out, m0.port, copied=lambda files, done, dev: seen.append((files, done, dev)))
+    m0.reattach()
+    assert [f for f, _, _ in seen] == list(range(1, len(out.files) + 1))
+    assert [dev for _, _, dev in seen] == [dev for _, dev in out.files]
+    assert seen[-1][1] == sum(local.stat().st_size for local, _ in out.files)
 
     for local, dev in out.files:
         want = hashlib.sha256(local.read_bytes()).hexdigest()

@@ -23,7 +23,6 @@ from otpfob.transport import SerialTransport, _open_error
 from otpfob.uri import Account
 
 
-
 def test_round_trip_and_resync_after_noise():
     with FakeToken(mode="noise") as fake, Session(SerialTransport(fake.port)) as s:
         # noise, a broken tagged line and a stale reply id come first each time
@@ -31,6 +30,13 @@ def test_round_trip_and_resync_after_noise():
         s.add(Account(label="a", key=b"k" * 20))
         assert [a.label for a in s.list_accounts()] == ["a"]
         assert len(s.code("a").code) == 6
+
+
+def test_a_reply_with_a_repeated_name_is_not_taken():
+    # CPython's json keeps the last of a repeated name; the host refuses such a
+    # line, as the token refuses such a request, and waits for the real reply.
+    with FakeToken(mode="repeated") as fake, Session(SerialTransport(fake.port)) as s:
+        assert s.info().version
 
 
 def test_session_sends_info_before_any_key():

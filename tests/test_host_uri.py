@@ -22,12 +22,19 @@ keys = st.binary(min_size=14, max_size=64)  # pyotp refuses < 112 bits
 
 
 @settings(max_examples=300, deadline=None)
-@given(key=keys, name=names, issuer=st.none() | names, digits=st.integers(6, 10),
-       period=st.integers(1, 120), algorithm=st.sampled_from(["sha1", "sha256", "sha512"]))
+@given(
+    key=keys,
+    name=names,
+    issuer=st.none() | names,
+    digits=st.integers(6, 10),
+    period=st.integers(1, 120),
+    algorithm=st.sampled_from(["sha1", "sha256", "sha512"]),
+)
 def test_totp_round_trip_with_pyotp(key, name, issuer, digits, period, algorithm):
     secret = base64.b32encode(key).decode().rstrip("=")
-    ref = pyotp.TOTP(secret, digits=digits, interval=period, digest=getattr(hashlib, algorithm),
-                     name=name, issuer=issuer)
+    ref = pyotp.TOTP(
+        secret, digits=digits, interval=period, digest=getattr(hashlib, algorithm), name=name, issuer=issuer
+    )
     uri = ref.provisioning_uri()
     acct = parse_uri(uri)
     back = pyotp.parse_uri(uri) if digits <= 8 else ref  # pyotp's parser stops at 8 digits
@@ -38,6 +45,7 @@ def test_totp_round_trip_with_pyotp(key, name, issuer, digits, period, algorithm
     assert (acct.digits, acct.period, acct.algorithm) == (digits, period, algorithm)
     # the account it describes gives pyotp's codes (checked via the host's reference)
     from otpfob.codes import reference_totp
+
     assert reference_totp(acct, 1_700_000_000)[0] == back.at(1_700_000_000)
 
 
@@ -61,7 +69,7 @@ AWS_B32 = base64.b32encode(AWS_KEY).decode()  # 64 characters, no padding needed
         f"otpauth://totp/Amazon%20Web%20Services:root@123?secret={AWS_B32}&issuer=Amazon%20Web%20Services",
         f"otpauth://totp/Amazon%20Web%20Services:root@123?secret={AWS_B32.lower()}&issuer=Amazon+Web+Services\n",
         f"  OTPAUTH://TOTP/Amazon%20Web%20Services%3Aroot%40123?issuer=Amazon%20Web%20Services&secret={AWS_B32}  ",
-        f"otpauth://totp/Amazon Web Services:root@123?secret={' '.join(AWS_B32[i:i+4] for i in range(0, 64, 4))}&issuer=Amazon Web Services",
+        f"otpauth://totp/Amazon Web Services:root@123?secret={' '.join(AWS_B32[i : i + 4] for i in range(0, 64, 4))}&issuer=Amazon Web Services",
         f"otpauth://totp/Amazon%20Web%20Services:%20root@123?secret={AWS_B32}%3D%3D&algorithm=sha1&digits=6&period=30",
         f"otpauth://totp/Amazon%20Web%20Services:root@123?secret={AWS_B32}====&Algorithm=SHA1",
     ],

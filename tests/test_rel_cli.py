@@ -21,10 +21,9 @@ from click.testing import CliRunner
 
 from conftest import record_cases
 from host_fake_token import FakeToken
-from otpfob import cli, cli_session, session
+from otpfob import cli, cli_session, paths, session
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.transport import SerialTransport
-from otpfob import paths
 
 pytestmark = pytest.mark.emu
 

@@ -18,9 +18,8 @@ from click.testing import CliRunner
 
 from conftest import record_cases
 from fob import proto
-from otpfob import cli
+from otpfob import cli, paths
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
-from otpfob import paths
 
 pytestmark = pytest.mark.emu
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 
+import pytest  # noqa: E402
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from fob import access as fw_access
 from otpfob.emu import leakscan
 from otpfob.emu.testing import ProtocolClient
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.emu
 
 

@@ -26,7 +26,7 @@ from fob import proto
 from otpfob.emu.testing import ProtocolClient
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
-from test_rel_fuzz import BASES, KEY2, PER_EXAMPLE, SECRET, SECRET_B32, Rig, _read_replies, _settings
+from test_rel_fuzz import BASES, KEY2, PER_EXAMPLE, SECRET_B32, Rig, _read_replies, _settings
 
 pytestmark = [pytest.mark.rp2, pytest.mark.fuzz]
 
@@ -80,7 +80,6 @@ def test_fuzz_the_real_usb_cdc(make_pico, tmp_path, locked):
     client = ProtocolClient(pico.port, timeout=30)
     try:
         @_settings(int(N * 1.5) + PER_EXAMPLE)
-        @seed(SEED + locked)
         @given(st.data())
         def run(data):
             chunks = data.draw(rf.stream(bases, PER_EXAMPLE, flood=2_000))
@@ -119,7 +118,13 @@ def test_fuzz_the_real_usb_cdc(make_pico, tmp_path, locked):
             stats["lines"] += len(want)
             assert pico.running
 
-        run()
+        # Hypothesis may end a run early (draws too large for its buffer are
+        # dropped), and the oracle holds back requests that would change the
+        # token: further rounds, each from its own seed, until N frames went.
+        for round_no in range(6):
+            if stats["frames"] >= N:
+                break
+            seed(SEED + locked + 2 * round_no)(run)()
         info = client.call("info")
         assert info["store"] == proto.STORE_OK and info["access"] is locked
         if not locked:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from otpfob.emu.testing import ProtocolClient, random_secret, screen_code
 from conftest import running_token
+from otpfob.emu.testing import ProtocolClient, random_secret, screen_code
 
 pytestmark = pytest.mark.emu
 

@@ -13,13 +13,13 @@ written one account at a time: see fob.server.Server.send)."""
 import json
 import os
 
+import pytest  # noqa: E402
 
 from fob import proto
 from otpfob.emu.testing import ProtocolClient
 from otpfob.emu.token import DEFAULT_HEAP
 from reference import expected_totp
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.emu
 
 T0 = 1_795_000_000

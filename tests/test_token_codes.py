@@ -8,8 +8,8 @@ boundaries come without sleeping.
 import pyotp
 import pytest
 
-from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 from conftest import running_token
+from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 
 pytestmark = pytest.mark.emu
 

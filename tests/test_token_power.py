@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pyotp
-
-from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
-from otpfob import paths
-
 import pytest  # noqa: E402
+
+from otpfob import paths
+from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
+
 pytestmark = pytest.mark.emu
 
 REPO = paths.REPO

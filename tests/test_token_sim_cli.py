@@ -8,13 +8,13 @@ import sys
 import time
 
 import pyotp
+import pytest  # noqa: E402
 from PIL import Image
 
+from otpfob import paths
 from otpfob.emu import screen
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret
-from otpfob import paths
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.emu
 
 REPO = paths.REPO

@@ -62,7 +62,8 @@ class App:
                            path=folder + JUMP_FILE)
         access = Access(folder)
         self.server = Server(self.store, self.clock, board=hw.name, touch=self._touch_begin,
-                             button_held=self._button_held, access=access)
+                             button_held=self._button_held, access=access,
+                             exposure=getattr(board, "EXPOSURE", None))
         self.touch_ms = getattr(board, "TOUCH_MS", TOUCH_MS)
         # Button held at power-on: a maintenance boot (Ctrl-C stays on).
         self.maintenance = self._held_at_boot()

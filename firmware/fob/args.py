@@ -5,8 +5,6 @@
 
 from fob import otp, proto
 
-MAX_COUNTER = 0xFFFFFFFFFFFFFFFF  # RFC 4226's 8-byte counter
-
 MESSAGES = {
     proto.E_FRAME: "The request is not a UTF-8 JSON object.",
     proto.E_TOO_LONG: "The request is longer than %d bytes." % proto.MAX_LINE,
@@ -45,15 +43,17 @@ def integer(args, name, lo, hi, default=None):
 
 
 def text(args, name, limit, default=None, empty=False):
+    """A label (empty=False) or an issuer (empty=True): proto's name rule."""
     v = args.get(name, default)
     if not isinstance(v, str):
         raise Reject(proto.E_ARG, "%s must be text." % name)
     n = len(v.encode())
     if n > limit or (n == 0 and not empty):
         raise Reject(proto.E_ARG, "%s must be 1 to %d bytes of UTF-8." % (name, limit))
-    for ch in v:
-        if ord(ch) < 32 or ord(ch) == 127:
-            raise Reject(proto.E_ARG, "%s must not hold control characters." % name)
+    if proto.refused_char(v) is not None:
+        raise Reject(proto.E_ARG, "%s must not hold control, line-separator or bidi control characters." % name)
+    if n and proto.blank(v):
+        raise Reject(proto.E_ARG, "%s must hold more than spaces." % name)
     return v
 
 

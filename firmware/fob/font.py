@@ -1,18 +1,23 @@
-# Glyphs for the OLED, shared with the emulator's screen reader.
-#
-# Importable in CPython: the emulator decodes what the token shows by
-# matching these bitmaps against the SSD1306 RAM (see decode_text and
-# decode_code).  All glyphs are in the SSD1306's native MONO_VLSB layout:
-# one byte per column of 8 pixels, least significant bit on top; a glyph
-# taller than 8 pixels is stored page by page (rows 0-7, then 8-15, ...).
+# Glyphs for the OLED, as compact bytes constants (frozen into flash on a
+# Pico image; no per-glyph objects).  All glyphs are in the SSD1306's native
+# MONO_VLSB layout: one byte per column of 8 pixels, least significant bit on
+# top; a glyph taller than 8 pixels is stored page by page (rows 0-7, then
+# 8-15, ...).  The emulator's screen reader (otpfob/emu/glyphs.py) decodes
+# the screen with these same bitmaps; tests/font_art.py draws the added ones
+# as readable pixel art.
 #
 # SMALL: 8x8 text, characters 32-127.  This is the font of MicroPython's
 # framebuf.text() (extmod/font_petme128_8x8.h, MIT licence, (c) 2013-2014
-# Damien P. George), so the token draws text with the fast built-in and the
-# emulator can still read it.  Characters outside 32-127 draw as 127.
-# LARGE (14x24) and NARROW (10x24): seven-segment digits for the code, the
-# style of hardware OTP tokens; drawn with 2 px between digits.  LARGE fits
-# up to 7 digits on 128 px, NARROW up to 10.
+# Damien P. George), so ASCII messages are drawn with the fast built-in.
+# Its glyph 127 (a checkerboard) is the placeholder for a character the
+# font lacks: one placeholder per character.
+# EXTRA: the same style, for the letters of European names: Latin-1 U+00C0-
+# U+00FF (with the signs x and / among them), then OE oe, S s, Z z with
+# caron.  Names are drawn glyph by glyph from index() (fob/ui.py).
+# LARGE (14x24) and NARROW (10x24): seven-segment digits for the code, every
+# digit centred in the same cell width (the "1" has a flag and a foot, so it
+# does not lean on its neighbour); 2 px between digits, a wider gap between
+# groups (groups()).  LARGE fits up to 7 digits on 128 px, NARROW up to 10.
 
 SMALL_W = 8
 SMALL_H = 8
@@ -20,8 +25,10 @@ LARGE_W = 14
 NARROW_W = 10
 DIGIT_H = 24
 DIGIT_SPACING = 2
+PLACEHOLDER = 95  # index() of a character the font lacks: SMALL's glyph 127
+N_GLYPHS = 166  # SMALL's 96, EXTRA's 70
 
-_SMALL = (
+SMALL = (
     b"\x00\x00\x00\x00\x00\x00\x00\x00"
     b"\x00\x00\x00\x4f\x4f\x00\x00\x00"
     b"\x00\x07\x07\x00\x00\x07\x07\x00"
@@ -120,13 +127,86 @@ _SMALL = (
     b"\xaa\x55\xaa\x55\xaa\x55\xaa\x55"
 )
 
-_LARGE = (
+EXTRA = (
+    b"\x00\x78\x7d\x17\x16\x7c\x78\x00"
+    b"\x00\x78\x7c\x16\x17\x7d\x78\x00"
+    b"\x00\x78\x7e\x15\x15\x7e\x78\x00"
+    b"\x00\x7a\x7d\x15\x16\x7e\x79\x00"
+    b"\x00\x7d\x7f\x12\x12\x7f\x7d\x00"
+    b"\x00\x78\x7f\x15\x15\x7f\x78\x00"
+    b"\x00\x7e\x7f\x09\x7f\x7f\x49\x41"
+    b"\x00\x3e\x7f\xc1\xc1\x63\x22\x00"
+    b"\x00\x7c\x7d\x57\x56\x54\x44\x00"
+    b"\x00\x7c\x7c\x56\x57\x55\x44\x00"
+    b"\x00\x7c\x7e\x55\x55\x56\x44\x00"
+    b"\x00\x7f\x7f\x4a\x4a\x4b\x43\x00"
+    b"\x00\x00\x45\x7f\x7e\x44\x00\x00"
+    b"\x00\x00\x44\x7e\x7f\x45\x00\x00"
+    b"\x00\x00\x46\x7d\x7d\x46\x00\x00"
+    b"\x00\x01\x43\x7e\x7e\x43\x01\x00"
+    b"\x08\x7f\x7f\x49\x63\x3e\x1c\x00"
+    b"\x00\x7e\x7d\x19\x32\x7e\x7d\x00"
+    b"\x00\x7c\x7d\x47\x46\x7c\x7c\x00"
+    b"\x00\x7c\x7c\x46\x47\x7d\x7c\x00"
+    b"\x00\x7c\x7e\x45\x45\x7e\x7c\x00"
+    b"\x00\x7e\x7d\x45\x46\x7e\x7d\x00"
+    b"\x00\x3d\x7f\x42\x42\x7f\x3d\x00"
+    b"\x00\x22\x36\x1c\x1c\x36\x22\x00"
+    b"\x40\x3e\x7f\x59\x4d\x7f\x3e\x01"
+    b"\x00\x7c\x7d\x43\x42\x7c\x7c\x00"
+    b"\x00\x7c\x7c\x42\x43\x7d\x7c\x00"
+    b"\x00\x7c\x7e\x41\x41\x7e\x7c\x00"
+    b"\x00\x7d\x7d\x40\x40\x7d\x7d\x00"
+    b"\x00\x0c\x1c\x72\x73\x1d\x0c\x00"
+    b"\x00\x7f\x7f\x12\x12\x1e\x0c\x00"
+    b"\x00\x7e\x7f\x01\x4f\x7e\x38\x00"
+    b"\x00\x20\x75\x57\x56\x7c\x78\x00"
+    b"\x00\x20\x74\x56\x57\x7d\x78\x00"
+    b"\x00\x20\x76\x55\x55\x7e\x78\x00"
+    b"\x00\x22\x75\x55\x56\x7e\x79\x00"
+    b"\x00\x21\x75\x54\x54\x7d\x79\x00"
+    b"\x00\x20\x77\x55\x55\x7f\x78\x00"
+    b"\x20\x54\x54\x3c\x78\x54\x54\x18"
+    b"\x00\x38\x7c\xc4\xc4\x6c\x28\x00"
+    b"\x00\x38\x7d\x57\x56\x5c\x58\x00"
+    b"\x00\x38\x7c\x56\x57\x5d\x58\x00"
+    b"\x00\x38\x7e\x55\x55\x5e\x58\x00"
+    b"\x00\x39\x7d\x54\x54\x5d\x59\x00"
+    b"\x00\x00\x01\x7f\x7e\x00\x00\x00"
+    b"\x00\x00\x00\x7e\x7f\x01\x00\x00"
+    b"\x00\x00\x02\x7d\x7d\x02\x00\x00"
+    b"\x00\x01\x01\x7c\x7c\x01\x01\x00"
+    b"\x00\x38\x7d\x45\x46\x7f\x3c\x00"
+    b"\x00\x7e\x7d\x05\x06\x7e\x79\x00"
+    b"\x00\x38\x7d\x47\x46\x7c\x38\x00"
+    b"\x00\x38\x7c\x46\x47\x7d\x38\x00"
+    b"\x00\x38\x7e\x45\x45\x7e\x38\x00"
+    b"\x00\x3a\x7d\x45\x46\x7e\x39\x00"
+    b"\x00\x39\x7d\x44\x44\x7d\x39\x00"
+    b"\x00\x08\x08\x2a\x2a\x08\x08\x00"
+    b"\x00\xb8\x7c\x74\x5c\x7c\x3a\x00"
+    b"\x00\x3c\x7d\x43\x42\x7c\x3c\x00"
+    b"\x00\x3c\x7c\x42\x43\x7d\x3c\x00"
+    b"\x00\x3c\x7e\x41\x41\x7e\x3c\x00"
+    b"\x00\x3d\x7d\x40\x40\x7d\x3d\x00"
+    b"\x00\x9c\xbc\xa2\xa3\xfd\x7c\x00"
+    b"\x00\xff\xff\x24\x24\x3c\x18\x00"
+    b"\x00\x9d\xbd\xa0\xa0\xfd\x7d\x00"
+    b"\x1c\x3e\x63\x41\x7f\x7f\x49\x49"
+    b"\x38\x44\x44\x38\x54\x54\x58\x00"
+    b"\x00\x48\x5d\x56\x56\x75\x24\x00"
+    b"\x00\x48\x5d\x56\x56\x75\x20\x00"
+    b"\x00\x64\x75\x56\x56\x5d\x4c\x00"
+    b"\x00\x44\x65\x76\x5e\x4d\x44\x00"
+)
+
+LARGE = (
     b"\xf8\xfc\xfa\x07\x07\x07\x07\x07\x07\x07\x07\xfa\xfc\xf8"
     b"\xe3\xf7\xe3\x00\x00\x00\x00\x00\x00\x00\x00\xe3\xf7\xe3"
     b"\x1f\x3f\x5f\xe0\xe0\xe0\xe0\xe0\xe0\xe0\xe0\x5f\x3f\x1f"
-    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xf8\xfc\xf8"
-    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xe3\xf7\xe3"
-    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x1f\x3f\x1f"
+    b"\x00\x00\x10\x18\x0c\x06\xff\xff\xff\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\xff\xff\xff\x00\x00\x00\x00\x00"
+    b"\x00\x00\xe0\xe0\xe0\xe0\xff\xff\xff\xe0\xe0\xe0\x00\x00"
     b"\x00\x00\x02\x07\x07\x07\x07\x07\x07\x07\x07\xfa\xfc\xf8"
     b"\xe0\xf0\xe8\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x1c\x0b\x07\x03"
     b"\x1f\x3f\x5f\xe0\xe0\xe0\xe0\xe0\xe0\xe0\xe0\x40\x00\x00"
@@ -153,13 +233,13 @@ _LARGE = (
     b"\x00\x00\x40\xe0\xe0\xe0\xe0\xe0\xe0\xe0\xe0\x5f\x3f\x1f"
 )
 
-_NARROW = (
+NARROW = (
     b"\xf8\xfc\xfa\x07\x07\x07\x07\xfa\xfc\xf8"
     b"\xe3\xf7\xe3\x00\x00\x00\x00\xe3\xf7\xe3"
     b"\x1f\x3f\x5f\xe0\xe0\xe0\xe0\x5f\x3f\x1f"
-    b"\x00\x00\x00\x00\x00\x00\x00\xf8\xfc\xf8"
-    b"\x00\x00\x00\x00\x00\x00\x00\xe3\xf7\xe3"
-    b"\x00\x00\x00\x00\x00\x00\x00\x1f\x3f\x1f"
+    b"\x00\x08\x0c\x06\xff\xff\xff\x00\x00\x00"
+    b"\x00\x00\x00\x00\xff\xff\xff\x00\x00\x00"
+    b"\x00\xe0\xe0\xe0\xff\xff\xff\xe0\xe0\xe0"
     b"\x00\x00\x02\x07\x07\x07\x07\xfa\xfc\xf8"
     b"\xe0\xf0\xe8\x1c\x1c\x1c\x1c\x0b\x07\x03"
     b"\x1f\x3f\x5f\xe0\xe0\xe0\xe0\x40\x00\x00"
@@ -186,16 +266,34 @@ _NARROW = (
     b"\x00\x00\x40\xe0\xe0\xe0\xe0\x5f\x3f\x1f"
 )
 
-FONTS = {"large": (LARGE_W, _LARGE), "narrow": (NARROW_W, _NARROW)}
+FONTS = {"large": (LARGE_W, LARGE), "narrow": (NARROW_W, NARROW)}
+_MORE = b"\x52\x53\x60\x61\x7d\x7e"  # low bytes of U+0152 U+0153 U+0160 U+0161 U+017D U+017E
+
+
+def index(c):
+    """The glyph number of code point c: 0-95 SMALL, 96-165 EXTRA, or PLACEHOLDER."""
+    if 32 <= c < 127:
+        return c - 32
+    if 0xC0 <= c <= 0xFF:
+        return c - 0xC0 + 96
+    if 0x152 <= c <= 0x17E:
+        for k in range(6):
+            if _MORE[k] == c - 0x100:
+                return 160 + k
+    return PLACEHOLDER
+
+
+def glyph_data(g):
+    """(bytes, offset) of glyph number g's 8 column bytes."""
+    if g < 96:
+        return SMALL, g * 8
+    return EXTRA, (g - 96) * 8
 
 
 def small_glyph(ch):
-    """The 8 column bytes framebuf.text() draws for the character ch."""
-    c = ord(ch)
-    if c < 32 or c > 127:
-        c = 127
-    i = (c - 32) * 8
-    return _SMALL[i:i + 8]
+    """The 8 column bytes the token draws for the character ch."""
+    data, o = glyph_data(index(ord(ch)))
+    return data[o:o + 8]
 
 
 def digit_glyph(font, digit):
@@ -210,89 +308,21 @@ def font_for(digits):
     return "large" if digits <= 7 else "narrow"
 
 
-def group(digits):
-    """Digits before the gap: 6 -> "123 456", 8 -> "1234 5678"."""
-    return (digits + 1) // 2
+def gap_before(digits, i):
+    """Whether digit i of a code of this many digits starts a new group:
+    6 "123 456", 7 "123 4567", 8 "1234 5678", 9 "123 456 789",
+    10 "123 456 7890"."""
+    if digits == 8:
+        return i == 4
+    return i == 3 or (digits > 8 and i == 6)
 
 
-# Generic access for screen readers: every font, its characters, its bitmaps.
-FONT_NAMES = ("small", "large", "narrow")
+def groups(digits):
+    """How many groups a code of this many digits is shown in."""
+    return 3 if digits > 8 else 2
 
 
-def charset(font):
-    """The characters a font draws (small: printable ASCII)."""
-    if font == "small":
-        return "".join(chr(c) for c in range(32, 127))
-    return "0123456789"
-
-
-def glyph(font, ch):
-    """(width, height, MONO_VLSB bytes) of character ch in the named font."""
-    if font == "small":
-        return SMALL_W, SMALL_H, small_glyph(ch)
-    return digit_glyph(font, ord(ch) - 48)
-
-
-# ---- reading a screen back (CPython side: emulator and tests) -------------
-
-def _page_rows(ram, width, page, pages=1):
-    # ram: SSD1306 GDDRAM bytes, page-major (page * width + column).
-    return [bytes(ram[(page + p) * width:(page + p + 1) * width]) for p in range(pages)]
-
-
-def decode_text(ram, width, page):
-    """Small text on one page row, as a string (spaces for 8 px gaps).
-
-    The token draws small text at x positions that are multiples of 8, so
-    the row is read cell by cell; a cell that matches no glyph reads "?".
-    """
-    row = _page_rows(ram, width, page)[0]
-    table = {}
-    for c in range(33, 127):
-        table.setdefault(bytes(small_glyph(chr(c))), chr(c))
-    out = []
-    for x in range(0, width - 7, 8):
-        cell = row[x:x + 8]
-        if not any(cell):
-            out.append(" ")
-        else:
-            out.append(table.get(cell, "?"))
-    return "".join(out).rstrip()
-
-
-def decode_code(ram, width, page):
-    """The digits drawn on pages page..page+2, grouped as shown ("123 456").
-
-    Scans column by column for an exact glyph match in each digit font and
-    keeps the reading with the most digits ("1" is the same bitmap in both
-    fonts, so a narrow code can hold a large "1").  "" when none is found.
-    """
-    rows = _page_rows(ram, width, page, 3)
-    best = ""
-    for font in ("large", "narrow"):
-        w = FONTS[font][0]
-        glyphs = []
-        for d in range(10):
-            g = digit_glyph(font, d)[2]
-            glyphs.append((tuple(g[p * w:(p + 1) * w] for p in range(3)), str(d)))
-        out = []
-        last = None
-        x = 0
-        while x <= width - w:
-            win = tuple(rows[p][x:x + w] for p in range(3))
-            hit = None
-            for g, d in glyphs:
-                if g == win:
-                    hit = d
-                    break
-            if hit is None:
-                x += 1
-                continue
-            if last is not None and x - last > w + DIGIT_SPACING:
-                out.append(" ")
-            out.append(hit)
-            last = x
-            x += w + DIGIT_SPACING
-        if len(out) > len(best):
-            best = "".join(out)
-    return best
+def small_chars():
+    """Every character the small font draws (not the placeholder)."""
+    return ("".join(chr(c) for c in range(32, 127)) + "".join(chr(c) for c in range(0xC0, 0x100))
+            + "\u0152\u0153\u0160\u0161\u017d\u017e")

@@ -7,11 +7,17 @@
 # 0x5D "]") could so turn line noise into an executed request, and a label
 # that CPython cannot decode would break every later `list` on the host.
 # This scanner accepts exactly RFC 8259 JSON in strict UTF-8, with no
-# \uD800-\uDFFF escapes (MicroPython does not pair them) and at most
-# MAX_DEPTH nested containers (requests are flat objects).
+# \uD800-\uDFFF escapes (MicroPython does not pair them), at most
+# MAX_DEPTH nested containers (requests are flat objects), and no object
+# that names a member twice, at any depth, however the names are spelled
+# ("op" and "o\u0070" are one name).  RFC 8259 leaves repeated names to the
+# parser, and MicroPython's json (like CPython's) keeps the last value:
+# {"v":1,"op":"list","op":"wipe"} would read as list to anyone who checks
+# the first op, and wipe the store.
 #
-# One pass over the bytes; it allocates only a small depth stack (and the
-# 4-5 byte slices that match true, false and null).
+# One pass over the bytes; it allocates a small depth stack, each object's
+# names (decoded, to compare them) and the 4-5 byte slices that match true,
+# false and null.
 
 MAX_DEPTH = 4
 
@@ -39,19 +45,63 @@ def _cont(b, i, n, k, lo=0x80, hi=0xBF):
 
 
 def _hex4(b, i, n):
+    # Four hex digits, exactly: 0-9, A-F, a-f (no case folding of other bytes).
     if i + 4 > n:
         return -1
     v = 0
     for j in range(i, i + 4):
-        c = b[j] | 0x20  # lower case for letters
+        c = b[j]
         if 0x30 <= c <= 0x39:
             d = c - 0x30
         elif 0x61 <= c <= 0x66:
             d = c - 0x57
+        elif 0x41 <= c <= 0x46:
+            d = c - 0x37
         else:
             return -1
         v = (v << 4) | d
     return v
+
+
+_SIMPLE = {0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09}
+
+
+def _name(b, i, j):
+    # The string b[i:j] (quotes included, already checked by _string) as
+    # the UTF-8 bytes of its characters, so two spellings of a name compare
+    # equal: strict UTF-8 has one encoding per character.
+    i += 1
+    j -= 1
+    k = i
+    while k < j and b[k] != 0x5C:
+        k += 1
+    if k == j:  # no escape: the bytes are the name
+        return bytes(b[i:j])
+    out = bytearray(b[i:k])
+    i = k
+    while i < j:
+        c = b[i]
+        if c != 0x5C:
+            out.append(c)
+            i += 1
+            continue
+        e = b[i + 1]
+        if e != 0x75:
+            out.append(_SIMPLE[e])
+            i += 2
+            continue
+        v = _hex4(b, i + 2, j)  # never a surrogate: _string refused those
+        if v < 0x80:
+            out.append(v)
+        elif v < 0x800:
+            out.append(0xC0 | (v >> 6))
+            out.append(0x80 | (v & 0x3F))
+        else:
+            out.append(0xE0 | (v >> 12))
+            out.append(0x80 | ((v >> 6) & 0x3F))
+            out.append(0x80 | (v & 0x3F))
+        i += 6
+    return bytes(out)
 
 
 def _string(b, i, n):
@@ -133,6 +183,7 @@ def valid(b, max_depth=MAX_DEPTH):
     """True if the bytes are one strict JSON value (surrounding blanks allowed)."""
     n = len(b)
     stack = bytearray(max_depth)
+    names = [None] * max_depth  # per open object: the names seen so far
     depth = 0
     i = _ws(b, 0, n)
     expect = _VALUE
@@ -147,9 +198,15 @@ def valid(b, max_depth=MAX_DEPTH):
             else:
                 if c != 0x22:
                     return False
+                start = i
                 i = _string(b, i, n)
                 if i < 0:
                     return False
+                name = _name(b, start, i)
+                seen = names[depth - 1]
+                if name in seen:
+                    return False
+                seen.append(name)
                 i = _ws(b, i, n)
                 if i >= n or b[i] != 0x3A:  # ":"
                     return False
@@ -165,6 +222,8 @@ def valid(b, max_depth=MAX_DEPTH):
             if depth >= max_depth:
                 return False
             stack[depth] = c
+            if c == 0x7B:
+                names[depth] = []
             depth += 1
             i = _ws(b, i + 1, n)
             expect = _KEY_OR_END if c == 0x7B else _VALUE_OR_END

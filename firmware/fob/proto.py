@@ -64,6 +64,12 @@ MAX_PERIOD = 3600
 MAX_KEY = 128  # bytes
 MAX_LABEL = 32  # UTF-8 bytes
 MAX_ISSUER = 32
+# HOTP counters 0..MAX_COUNTER (a code is given for counters below it).  A
+# signed 64-bit integer's range, not RFC 4226's full 8 bytes: what Java's and
+# Go's OTP libraries and the Key URI apps that store counters as int64 carry,
+# and what pyotp computes.  The token holds it as a big int (counters past
+# 2**30 are not small ints on 32-bit ports) and on flash as two u32.
+MAX_COUNTER = 0x7FFFFFFFFFFFFFFF
 MAX_ACCOUNTS = 100
 
 # Access control (docs/protocol.md, docs/security.md)
@@ -77,3 +83,36 @@ MIN_ITERATIONS = 1000  # PBKDF2 rounds the token accepts (the host tool uses 200
 MAX_ITERATIONS = 100_000_000
 IDLE_LOCK_MS = 60000  # an unlocked link locks again after this long without a request
 THROTTLE_MAX_S = 3600  # after f wrong answers the next is checked after min(2**(f-1), this) s
+
+
+# Labels and issuers (docs/protocol.md "Names").  One rule for the token
+# (fob/args.py) and the host tool (otpfob/uri.py), so neither stores or
+# sends a name the other refuses.  Refused anywhere in a name: Unicode's
+# control characters (C0, DEL, C1: U+0085 is a line break, U+009B the 8-bit
+# CSI that starts a terminal escape), the line and paragraph separators, and
+# every Bidi_Control character (the embeddings and overrides U+202A-U+202E,
+# the isolates U+2066-U+2069, and the marks U+200E, U+200F, U+061C): they
+# are invisible, reorder what a terminal or screen shows, and let two labels
+# look the same.
+
+
+def refused_char(s):
+    """The first character of ``s`` no label or issuer may hold, or None."""
+    for ch in s:
+        c = ord(ch)
+        if (c < 0x20 or 0x7F <= c <= 0x9F or 0x2028 <= c <= 0x202E or 0x2066 <= c <= 0x2069
+                or c == 0x200E or c == 0x200F or c == 0x061C):
+            return ch
+    return None
+
+
+def blank(s):
+    """True if ``s`` is empty or holds only space separators (Unicode's Zs:
+    U+0020, U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000).  A label
+    may not be blank; an issuer may be empty but not blank."""
+    for ch in s:
+        c = ord(ch)
+        if not (c == 0x20 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A or c == 0x202F
+                or c == 0x205F or c == 0x3000):
+            return False
+    return True

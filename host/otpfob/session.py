@@ -52,6 +52,7 @@ class Info:
     access: bool = False  # an access password is set
     unlocked: bool = True  # this link may use the gated ops now (True when no password is set)
     maintenance: bool = False  # powered on with the button held (Ctrl-C on)
+    exposure: str | None = None  # who can read the board's flash (its board file's EXPOSURE)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,6 +68,15 @@ class AccountInfo:
     period: int
     touch: bool = False
     counter: int | None = None
+
+
+@dataclass
+class AccessKey:
+    """A key that unlocked the token, with what it was derived with."""
+
+    key: bytes = field(repr=False)
+    salt: bytes
+    iterations: int
 
 
 @dataclass
@@ -168,6 +178,7 @@ class Session:
             "access",
             "unlocked",
             "maintenance",
+            "exposure",
         )
         t = r.get("time")
         password_set = bool(r.get("access", False))
@@ -185,6 +196,7 @@ class Session:
             access=password_set,
             unlocked=bool(r.get("unlocked", not password_set)),
             maintenance=bool(r.get("maintenance", False)),
+            exposure=str(r["exposure"]) if r.get("exposure") is not None else None,
             extra={k: v for k, v in r.items() if k not in known},
         )
         return self._info
@@ -236,9 +248,13 @@ class Session:
     def delete(self, label: str) -> None:
         self._call(proto.OP_DELETE, {"label": label}, context=f"labelled {label!r}")
 
-    def rename(self, old: str, new: str) -> None:
+    def rename(self, old: str, new: str, *, issuer: str | None = None) -> None:
+        """Rename the account ``old`` to ``new`` (and set its issuer, unless None)."""
+        args: dict[str, Any] = {"label": old, "new": new}
+        if issuer is not None:
+            args["issuer"] = issuer
         try:
-            self._call(proto.OP_RENAME, {"label": old, "new": new}, context=f"labelled {old!r}")
+            self._call(proto.OP_RENAME, args, context=f"labelled {old!r}")
         except TokenError as exc:
             if exc.code == proto.E_EXISTS:  # the clash is with the new name
                 raise TokenError(exc.code, _sentence(exc.code, "", f"labelled {new!r}"), **exc.extra) from None
@@ -304,6 +320,17 @@ class Session:
         Raises TokenError: E_AUTH (wrong password), E_THROTTLED (with
         ``extra["retry_ms"]``), or E_AUTH when the token fails its proof.
         """
+        self.unlock_with(
+            lambda salt, iterations: access.derive_key(password, salt, iterations), wait=wait, on_wait=on_wait
+        )
+
+    def access_params(self) -> tuple[bytes, int]:
+        """The token's access salt and iteration count (unlock's step 1, which
+        needs nothing and counts as no try)."""
+        _challenge, salt, iterations, _retry = self._unlock_step1()
+        return salt, iterations
+
+    def _unlock_step1(self) -> tuple[bytes, bytes, int, int]:
         r = self._call(proto.OP_UNLOCK)
         challenge = _hex(r, "challenge", 8, 64)
         salt = _hex(r, "salt", proto.MIN_SALT, proto.MAX_SALT)
@@ -312,9 +339,21 @@ class Session:
             raise TokenError(
                 proto.E_INTERNAL, "The token's unlock reply has no valid iteration count; update its firmware."
             )
-        key = access.derive_key(password, salt, iterations)  # the slow part, done while the token's delay runs
         retry = r.get("retry_ms", 0)
-        if isinstance(retry, int) and retry > 0:
+        return challenge, salt, iterations, retry if isinstance(retry, int) else 0
+
+    def unlock_with(
+        self,
+        key_for: Callable[[bytes, int], bytes],
+        *,
+        wait: float = 0,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> AccessKey:
+        """`unlock` with the key from ``key_for(salt, iterations)``: a password
+        derived now, or a key remembered earlier. Returns the key that worked."""
+        challenge, salt, iterations, retry = self._unlock_step1()
+        key = key_for(salt, iterations)  # the slow part, done while the token's delay runs
+        if retry > 0:
             if retry > wait * 1000:
                 raise TokenError(proto.E_THROTTLED, _wait_sentence(retry), retry_ms=retry)
             if on_wait is not None:
@@ -343,6 +382,7 @@ class Session:
                 "The token could not prove that it knows the access password, so it is not"
                 " the token you set it on; nothing was sent to it.",
             )
+        return AccessKey(key=key, salt=salt, iterations=iterations)
 
     def lock(self) -> None:
         """End this link's unlocked state (the token also locks after 60 s idle)."""

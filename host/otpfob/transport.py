@@ -211,7 +211,16 @@ class SerialTransport:
         if at < 0:
             return None
         try:
-            obj = json.loads(raw[at + len(tag) :].decode("utf-8"))
+            obj = json.loads(raw[at + len(tag) :].decode("utf-8"), object_pairs_hook=_unique_names)
         except (UnicodeDecodeError, ValueError):
             return None
         return obj if isinstance(obj, dict) else None
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A reply with a repeated name is not a reply (docs/protocol.md): the
+    same rule the token applies to requests, where CPython keeps the last."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("repeated name in a reply")
+    return obj

@@ -19,7 +19,6 @@ from .errors import InputError
 
 TOTP = "totp"
 HOTP = "hotp"
-MAX_COUNTER = 2**63 - 1  # RFC 4226's counter is 8 bytes
 
 
 @dataclass
@@ -39,35 +38,54 @@ class Account:
     def check(self) -> Account:
         """Raise InputError unless the token can hold this account as it is."""
         check_label(self.label)
-        if len(self.issuer.encode()) > proto.MAX_ISSUER:
-            raise InputError(
-                f"The issuer is {len(self.issuer.encode())} bytes long and the token holds at most "
-                f"{proto.MAX_ISSUER}; shorten it with --issuer."
-            )
+        check_issuer(self.issuer)
         if self.type not in (TOTP, HOTP):
             raise InputError(f"The type must be totp or hotp, not {self.type!r}.")
         check_algorithm(self.algorithm)
         check_digits(self.digits)
         if self.type == TOTP:
             check_period(self.period)
-        if not 0 <= self.counter <= MAX_COUNTER:
-            raise InputError("The HOTP counter must be a whole number from 0 to 2**63-1.")
+        if not 0 <= self.counter <= proto.MAX_COUNTER:
+            raise InputError(f"The HOTP counter must be a whole number from 0 to {proto.MAX_COUNTER} (2**63-1).")
         if not 1 <= len(self.key) <= proto.MAX_KEY:
             raise InputError(f"The secret decodes to {len(self.key)} bytes; the token holds 1 to {proto.MAX_KEY}.")
         return self
 
 
 def check_label(label: str) -> str:
-    if not label or not label.strip():
+    """The token's rule for labels (fob.proto): 1-32 bytes, not blank, no
+    control, line-separator or bidi control character."""
+    if proto.blank(label):
         raise InputError("The account has no label; give one with --label.")
     if len(label.encode()) > proto.MAX_LABEL:
         raise InputError(
             f"The label is {len(label.encode())} bytes long and the token holds at most "
             f"{proto.MAX_LABEL}; shorten it with --label."
         )
-    if any(ord(c) < 32 or ord(c) == 127 for c in label):
-        raise InputError("The label contains control characters; use printable text.")
+    _check_chars("label", label)
     return label
+
+
+def check_issuer(issuer: str) -> str:
+    """The same rule for issuers, which may be empty (but not blank)."""
+    if len(issuer.encode()) > proto.MAX_ISSUER:
+        raise InputError(
+            f"The issuer is {len(issuer.encode())} bytes long and the token holds at most "
+            f"{proto.MAX_ISSUER}; shorten it with --issuer."
+        )
+    if issuer and proto.blank(issuer):
+        raise InputError("The issuer is only spaces; give a name with --issuer or leave it out.")
+    _check_chars("issuer", issuer)
+    return issuer
+
+
+def _check_chars(what: str, name: str) -> None:
+    ch = proto.refused_char(name)
+    if ch is not None:
+        raise InputError(
+            f"The {what} contains the invisible character U+{ord(ch):04X} (a control, line-separator or bidi"
+            f" control character); use printable text."
+        )
 
 
 def check_algorithm(name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -10,18 +9,15 @@ from pathlib import Path
 
 import click
 
+from .. import discover, paths
 from . import ui
 from .ds3231 import Clock
-from .token import REPO, EmulatedToken, EmulatorError
+from .token import EmulatedToken, EmulatorError
 
 
 def default_flash(board: str = "sim") -> Path:
-    """build/sim-flash (pico-flash) in a source checkout, else a per-user folder."""
-    name = "sim-flash" if board == "sim" else "%s-flash" % board
-    if (REPO / "firmware" / "main.py").exists() and os.access(REPO, os.W_OK):
-        return REPO / "build" / name
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "otpfob" / name
+    """The token's flash folder in the per-user data folder (sim-flash, pico-flash)."""
+    return paths.data_dir() / ("sim-flash" if board == "sim" else "%s-flash" % board)
 
 
 # A frozen DS3231 beside running ticks looks like a jumped clock to the
@@ -66,8 +62,11 @@ def run_sim(
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    announced = None
     try:
         token.start()
+        # Announced in the runtime folder, so `otpfob list` finds it without --port.
+        announced = discover.advertise(token.port, board)
         print("otpfob sim: serial port %s  (use --port %s)" % (token.port, token.port), flush=True)
         if not headless:
             time.sleep(1.0)  # let the line be read before the screen is drawn over
@@ -77,6 +76,8 @@ def run_sim(
             tail = (token.serial_log[-2000:] + token.stderr_log[-2000:]).decode(errors="replace")
             raise EmulatorError("the emulated firmware stopped:\n" + tail)
     finally:
+        if announced is not None:
+            discover.withdraw(announced)
         token.stop()
 
 
@@ -100,7 +101,7 @@ def run_sim(
     "--flash",
     type=click.Path(file_okay=False),
     help="Folder holding the token's flash (kept between runs). "
-    "Default: build/sim-flash in a checkout, else ~/.local/share/otpfob/sim-flash.",
+    "Default: sim-flash (pico-flash) in otpfob's data folder, ~/.local/share/otpfob on Linux.",
 )
 @click.option(
     "--time", "unix_time", type=int, metavar="UNIX", help="Start the emulated RTC at this Unix time instead of now."

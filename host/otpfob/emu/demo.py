@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyotp
 
+from .. import discover
 from . import ui
 from .testing import ProtocolClient, grouped, screen_code
 from .token import EmulatedToken, EmulatorError
@@ -53,15 +54,22 @@ def main() -> int:
         # A token whose RTC kept its battery since it was set: clock trusted.
         token = EmulatedToken(flash, rtc_set=True)
         token.start()
+        announced = None
         try:
             print("otpfob demo: emulated token on %s" % token.port, flush=True)
             with ProtocolClient(token.port) as client:
                 client.wait_ready()
-            print(provision(token.port, secret), flush=True)
-            time.sleep(1.5)
+            # Announced like `otpfob sim`, so `otpfob list` in another terminal finds it.
+            announced = discover.advertise(token.port)
+            header = provision(token.port, secret).splitlines()
+            header.append(
+                "Try `otpfob list` or `otpfob code` in another terminal: they find this token without --port."
+            )
             cache = {"at": 0.0, "read": None}
 
             def side() -> list[str]:
+                # Short lines (at most 12 characters), so they fit beside the
+                # screen in an 80-column terminal.
                 now = token.time()
                 want = grouped(totp.at(int(now)))
                 if time.monotonic() - cache["at"] > 0.25:
@@ -69,28 +77,29 @@ def main() -> int:
                     cache["read"] = screen_code(token.screen_text())
                 read = cache["read"]
                 verdict = (
-                    "(screen off: press a key)"
+                    ["off: press", "a key"]
                     if not token.display_on
-                    else "match"
+                    else ["match"]
                     if read == want
-                    else "screen shows %s" % read
+                    else ["shows", " %s" % read]
                 )
-                left = 30 - int(now) % 30
                 return [
+                    " pyotp says:",
                     "",
-                    " pyotp, for the token's time:",
+                    "  %s" % want,
                     "",
-                    "     %s" % want,
+                    " %2d s left" % (30 - int(now) % 30),
+                    " %s" % time.strftime("%H:%M:%S", time.gmtime(now)),
+                    " UTC",
                     "",
-                    " %s UTC" % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)),
-                    " %2d s left" % left,
-                    "",
-                    " screen: %s" % verdict,
-                ]
+                    " screen:",
+                ] + [" " + v for v in verdict]
 
-            footer = "port %s | any key: button (hold it: long press) | l: long press | q or Ctrl-C: quit" % token.port
-            ui.run(token, headless=False, snapshot=None, side=side, footer=footer)
+            footer = "port %s | any key: button (hold: long press) | q or Ctrl-C: quit" % token.port
+            ui.run(token, headless=False, snapshot=None, side=side, footer=footer, header=header)
         finally:
+            if announced is not None:
+                discover.withdraw(announced)
             token.stop()
     return 0
 

@@ -250,12 +250,27 @@ def _import_font(firmware_dir: Path):
     return mod
 
 
+PLACEHOLDER = "\ufffd"  # what the font's placeholder glyph reads as
+
+
+def small_table(firmware_dir: Path) -> dict[bytes, str]:
+    """The small font's cells (8 column bytes) and the character each shows;
+    the placeholder glyph reads as PLACEHOLDER."""
+    font = _import_font(firmware_dir)
+    table = {bytes(font.small_glyph("\x7f")): PLACEHOLDER}
+    for ch in font.small_chars():
+        if ch != " ":
+            table.setdefault(bytes(font.small_glyph(ch)), ch)
+    return table
+
+
 def font_glyphs(firmware_dir: Path) -> list[Glyph]:
-    """Every glyph of the firmware's fonts: 8x8 text and the code digits."""
+    """Every glyph of the firmware's fonts: 8x8 text (ASCII, the Latin
+    letters, the placeholder) and the code digits."""
     font = _import_font(firmware_dir)
     out: list[Glyph] = []
-    for c in range(33, 127):
-        g = glyph_from_cell(chr(c), "small", vlsb_cell(bytes(font.small_glyph(chr(c))), 8, 8))
+    for cell, ch in small_table(firmware_dir).items():
+        g = glyph_from_cell(ch, "small", vlsb_cell(cell, 8, 8))
         if g:
             out.append(g)
     for name in font.FONTS:
@@ -265,3 +280,63 @@ def font_glyphs(firmware_dir: Path) -> list[Glyph]:
             if g:
                 out.append(g)
     return out
+
+
+# -- page-aligned reading (the firmware's own layout; CPython app tests) -----------
+def _page_rows(ram, width: int, page: int, pages: int = 1) -> list[bytes]:
+    # ram: SSD1306 GDDRAM bytes, page-major (page * width + column).
+    return [bytes(ram[(page + p) * width : (page + p + 1) * width]) for p in range(pages)]
+
+
+def page_text(ram, width: int, page: int, firmware_dir: Path | None = None) -> str:
+    """Small text on one page row, read in 8-pixel cells (the token draws
+    text at x positions that are multiples of 8): spaces for empty cells,
+    "?" for a cell that matches no glyph, right spaces stripped."""
+    from ..paths import FIRMWARE
+
+    table = small_table(firmware_dir or FIRMWARE)
+    row = _page_rows(ram, width, page)[0]
+    out = []
+    for x in range(0, width - 7, 8):
+        cell = row[x : x + 8]
+        out.append(" " if not any(cell) else table.get(cell, "?"))
+    return "".join(out).rstrip()
+
+
+def page_code(ram, width: int, page: int, firmware_dir: Path | None = None) -> str:
+    """The digits drawn on pages page..page+2, with a space where the gap
+    between two digit cells is wider than the font's digit spacing
+    ("123 456"); "" when none is found."""
+    return " ".join("".join(g) for g in page_code_cells(ram, width, page, firmware_dir)[0])
+
+
+def page_code_cells(ram, width: int, page: int, firmware_dir: Path | None = None):
+    """(groups, cells): the code's digits in groups, and each digit's
+    (x, width) cell, found by exact match of each digit font's bitmaps."""
+    from ..paths import FIRMWARE
+
+    font = _import_font(firmware_dir or FIRMWARE)
+    rows = _page_rows(ram, width, page, 3)
+    best: tuple[list[list[str]], list[tuple[int, int]]] = ([], [])
+    for name, (w, _) in font.FONTS.items():
+        glyphs = []
+        for d in range(10):
+            g = font.digit_glyph(name, d)[2]
+            glyphs.append((tuple(bytes(g[p * w : (p + 1) * w]) for p in range(3)), str(d)))
+        groups: list[list[str]] = []
+        cells: list[tuple[int, int]] = []
+        x = 0
+        while x <= width - w:
+            win = tuple(rows[p][x : x + w] for p in range(3))
+            hit = next((d for g, d in glyphs if g == win), None)
+            if hit is None:
+                x += 1
+                continue
+            if not cells or x - (cells[-1][0] + w) > font.DIGIT_SPACING:
+                groups.append([])
+            groups[-1].append(hit)
+            cells.append((x, w))
+            x += w + font.DIGIT_SPACING
+        if len(cells) > len(best[1]):
+            best = (groups, cells)
+    return best

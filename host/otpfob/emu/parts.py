@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..paths import FIRMWARE, REPO  # noqa: F401  (REPO: re-exported for emu.token, emu.rp2)
+from ..paths import FIRMWARE
 from . import screen
 from .ds3231 import DS3231, Clock
 from .i2c import I2CBus

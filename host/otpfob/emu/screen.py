@@ -67,6 +67,34 @@ def quadrants(pixels: Pixels, border: bool = True) -> str:
     return "\n".join(lines)
 
 
+# Braille dot bits for the pixel at (dx, dy) in a 2 x 4 cell (Unicode's dot numbering).
+_BRAILLE = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+
+
+def braille(pixels: Pixels, border: bool = True) -> str:
+    """2 x 4 pixels per character (Unicode braille): a 128x64 panel in 64x16,
+    so it fits an 80x24 terminal."""
+    h = len(pixels)
+    w = len(pixels[0]) if h else 0
+    cw = (w + 1) // 2
+    lines = []
+    if border:
+        lines.append("\u250c" + "\u2500" * cw + "\u2510")
+    for y in range(0, h, 4):
+        row = []
+        for x in range(0, w, 2):
+            bits = 0
+            for dy in range(4):
+                for dx in range(2):
+                    if y + dy < h and x + dx < w and pixels[y + dy][x + dx]:
+                        bits |= _BRAILLE[dy][dx]
+            row.append(chr(0x2800 + bits))
+        lines.append("\u2502" + "".join(row) + "\u2502" if border else "".join(row))
+    if border:
+        lines.append("\u2514" + "\u2500" * cw + "\u2518")
+    return "\n".join(lines)
+
+
 def image(oled, scale: int = 1):
     """A Pillow RGB image of the panel as lit (white OLED, contrast dims it)."""
     from PIL import Image

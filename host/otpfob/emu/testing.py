@@ -93,10 +93,19 @@ def random_secret(nbytes: int = 20) -> str:
     return base64.b32encode(key).decode().rstrip("=")
 
 
+# How a code of each length reads on the token: groups of three, a last
+# group of four, and 8 digits as 4 + 4 (issue 13).  Written out here, apart
+# from the firmware's fob.font.gap_before, so the tests check the firmware.
+GROUPS = {6: (3, 3), 7: (3, 4), 8: (4, 4), 9: (3, 3, 3), 10: (3, 3, 4)}
+
+
 def grouped(code: str) -> str:
-    """How the token groups a code on screen: "123 456", "1234 5678"."""
-    half = (len(code) + 1) // 2
-    return code[:half] + " " + code[half:]
+    """How the token groups a code on screen: "123 456", "1234 5678", "123 456 7890"."""
+    out, i = [], 0
+    for n in GROUPS[len(code)]:
+        out.append(code[i : i + n])
+        i += n
+    return " ".join(out)
 
 
 def screen_code(text: str) -> str | None:

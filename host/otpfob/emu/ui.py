@@ -79,6 +79,7 @@ def run(
     side: Callable[[], list[str]] | None = None,
     footer: str = "",
     stop: threading.Event | None = None,
+    header: list[str] | None = None,
 ) -> None:
     """Draw and drive the token until Ctrl-C, ``q``, ``stop`` or the firmware exits."""
     interactive = not headless and sys.stdin.isatty()
@@ -88,6 +89,7 @@ def run(
         tty.setcbreak(sys.stdin.fileno())
     keys = Keys(token)
     last_pixels = None
+    last_size = None
     last_side: list[str] | None = None
     last_png = 0.0
     png_dirty = False
@@ -106,11 +108,12 @@ def run(
             keys.tick(now)
             pixels = token.screen_pixels()
             lines = side() if side else []
-            if pixels != last_pixels or lines != last_side:
+            size = shutil.get_terminal_size((160, 40))  # a resized terminal is drawn again
+            if pixels != last_pixels or lines != last_side or size != last_size:
                 png_dirty = png_dirty or pixels != last_pixels
-                last_pixels, last_side = pixels, lines
+                last_pixels, last_side, last_size = pixels, lines, size
                 if not headless:
-                    _draw(pixels, lines, footer)
+                    _draw(pixels, lines, footer, header)
             if snapshot and png_dirty and now - last_png >= 1.0:
                 write_png(token, snapshot)
                 last_png, png_dirty = now, False
@@ -126,19 +129,56 @@ def run(
             write_png(token, snapshot)
 
 
-def _draw(pixels, side: list[str], footer: str) -> None:
-    cols = shutil.get_terminal_size((160, 40)).columns
-    wide = cols >= len(pixels[0]) + 2 + (2 + max(map(len, side)) if side else 0)
-    # Half blocks (1 x 2 pixels) when the terminal is wide enough, else
-    # quadrants (2 x 2) so that an 80-column terminal still shows it all.
-    art = (screen.half_blocks(pixels) if wide else screen.quadrants(pixels)).split("\n")
-    out = ["\x1b[H"]
-    for i, row in enumerate(art):
-        extra = side[i] if i < len(side) else ""
-        out.append(row + "  " + extra + "\x1b[K\n")
-    for i in range(len(art), len(side)):
-        out.append(" " * (len(art[0]) + 2) + side[i] + "\x1b[K\n")
-    if footer:
-        out.append(footer + "\x1b[K\n")
-    sys.stdout.write("".join(out))
+# Renderers from the most to the least detailed: (name, function, border).
+RENDERERS = (
+    ("half blocks", screen.half_blocks, True),
+    ("quadrants", screen.quadrants, True),
+    ("braille", screen.braille, True),
+    ("braille", screen.braille, False),
+)
+
+
+def _wrap(line: str, cols: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(line, cols, subsequent_indent="  ") or [""]
+
+
+def layout(pixels, side: list[str], footer: str, cols: int, rows: int, header: list[str] | None = None) -> list[str]:
+    """The lines to draw in a cols x rows terminal: the header (wrapped),
+    the OLED in the most detailed form that fits, the side lines beside it
+    (or below, blank ones dropped, when it is too narrow) and the footer.
+    When nothing fits, one line saying how big the terminal must be."""
+    head = [w for line in header or [] for w in _wrap(line, cols)]
+    for _name, render, border in RENDERERS:
+        art = render(pixels, border).split("\n")
+        aw = max(len(a) for a in art)
+        if aw > cols:
+            continue
+        side_w = max(map(len, side)) if side else 0
+        if side and cols >= aw + 2 + side_w:
+            body = [a + "  " + (side[i] if i < len(side) else "") for i, a in enumerate(art)]
+            body += [" " * (aw + 2) + s for s in side[len(art) :]]
+        else:
+            body = art + [s for s in side if s.strip()]
+        lines = head + body + ([footer[:cols]] if footer else [])
+        if len(lines) <= rows:
+            return lines
+    need_cols = (len(pixels[0]) + 1) // 2  # borderless braille, the side below
+    need_rows = (len(pixels) + 3) // 4 + len(head) + len([s for s in side if s.strip()]) + (1 if footer else 0)
+    note = "Terminal too small (%dx%d): the emulated screen needs %dx%d; enlarge it, or run otpfob sim --headless." % (
+        cols,
+        rows,
+        need_cols,
+        need_rows,
+    )
+    return _wrap(note, max(cols, 20))[: max(rows, 1)]
+
+
+def _draw(pixels, side: list[str], footer: str, header: list[str] | None = None) -> None:
+    size = shutil.get_terminal_size((160, 40))
+    lines = layout(pixels, side, footer, size.columns, size.lines, header)
+    # Home, each line cleared to its end, the rest of the screen cleared; no
+    # newline after the last line, so a full terminal never scrolls.
+    sys.stdout.write("\x1b[H" + "\x1b[K\n".join(lines) + "\x1b[K\x1b[J")
     sys.stdout.flush()

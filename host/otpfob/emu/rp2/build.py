@@ -8,18 +8,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..parts import REPO, EmulatorError
+from ... import paths
+from ..parts import EmulatorError
 
 HERE = Path(__file__).resolve().parent
 BRIDGE = HERE / "bridge.mjs"
-BOARD_FILE = REPO / "boards" / "pico.py"
+BOARD_FILE = paths.board_file("pico")
 # The float routines the ROM's tables point at sit in flash, far above the
 # firmware and its filesystem (the emulated chip has 16 MB of flash space).
 ROMEXT_OFFSET = 0xF00000
 
 
 def build_dir() -> Path:
-    return Path(os.environ.get("OTPFOB_RP2_BUILD", REPO / "build" / "rp2"))
+    return Path(os.environ.get("OTPFOB_RP2_BUILD", paths.BUILD / "rp2"))
 
 
 @dataclass
@@ -69,6 +70,11 @@ def find() -> Rp2Build | None:
 
 def require() -> Rp2Build:
     b = find()
+    if b is None and not paths.is_checkout():
+        raise EmulatorError(
+            "The emulated Pico (`otpfob sim --board pico`) runs only from an otpfob source checkout where"
+            " `make emulators` has built it; an installed otpfob emulates the token with `otpfob sim`."
+        )
     if b is None:
         raise EmulatorError(
             "The emulated Pico is not built; run `make emulators` in an otpfob checkout "

@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ..parts import REPO, EmulatorError
+from ... import deploy, paths
+from ..parts import EmulatorError
 from . import build
 from .pico import FLASH_FILE, EmulatedPico
 
@@ -27,11 +28,10 @@ from .pico import FLASH_FILE, EmulatedPico
 def _key(board: str, board_extra: dict) -> str:
     """A digest of everything the deployed image depends on."""
     h = hashlib.sha256(repr(sorted(board_extra.items())).encode())
-    fw = REPO / "firmware"
-    files = sorted(p for p in fw.rglob("*.py") if "__pycache__" not in p.parts)
-    files += [REPO / "boards" / f"{board}.py", REPO / "host" / "otpfob" / "deploy.py", build.require().firmware]
+    files = sorted(p for p in paths.FIRMWARE.rglob("*.py") if "__pycache__" not in p.parts)
+    files += [paths.board_file(board), Path(deploy.__file__), build.require().firmware]
     for p in files:
-        h.update(p.relative_to(REPO).as_posix().encode() if p.is_relative_to(REPO) else p.name.encode())
+        h.update(p.relative_to(paths.ROOT).as_posix().encode() if p.is_relative_to(paths.ROOT) else p.name.encode())
         h.update(p.read_bytes())
     try:
         from importlib.metadata import version
@@ -45,9 +45,12 @@ def _key(board: str, board_extra: dict) -> str:
 def deploy_cli(
     port: str, board: str = "pico", timeout: float = 600, extra: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess:
-    """Run the real `otpfob deploy` against ``port``."""
+    """Run the real `otpfob deploy` (the otpfob this process imported) against ``port``."""
+    import fob
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "host"), str(REPO / "firmware"), env.get("PYTHONPATH", "")])
+    here = [str(Path(m.__file__).resolve().parents[1]) for m in (deploy, fob)]  # type: ignore[arg-type]
+    env["PYTHONPATH"] = os.pathsep.join([*here, env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "otpfob.cli", "--port", port, "deploy", "--board", board, *extra],
         capture_output=True,
@@ -59,7 +62,7 @@ def deploy_cli(
 
 def board_text(board: str, board_extra: dict) -> str:
     """The board file with ``board_extra`` names appended, as a user edits one."""
-    text = (REPO / "boards" / f"{board}.py").read_text()
+    text = paths.board_file(board).read_text()
     if board_extra:
         text += "# Set for the emulated Pico (otpfob.emu.rp2.image):\n"
         text += "".join("%s = %r\n" % kv for kv in sorted(board_extra.items()))
