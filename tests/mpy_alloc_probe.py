@@ -98,3 +98,13 @@ assert app.screen.ui.scrolls
 before = app.screen.ui._tick
 print("scroll_idle", per_frame(lambda i: app.screen.draw(), 200))
 print("scroll_steps", app.screen.ui._tick - before)
+
+# Whole loop turns (serial poll, button, clock schedule, screen), blanked and
+# awake, with nothing new to show.
+app.screen.ui.sleep()
+app.step()
+print("step_blank", per_frame(lambda i: app.step(), 200))
+app.screen.ui.wake()
+app.screen.force = True
+app.step()
+print("step_awake", per_frame(lambda i: app.step(), 200))

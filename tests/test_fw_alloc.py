@@ -34,4 +34,5 @@ def test_redrawing_the_code_screen_does_not_allocate(height, tmp_path):
     assert got["scroll_idle"] == 0, got  # loop turns while a long name scrolls
     assert got["scroll_steps"] >= 200, got  # ... and it did scroll, every turn
     assert got["serve"] == 0, got  # a loop turn's serial poll
+    assert got["step_blank"] == 0 and got["step_awake"] == 0, got  # whole loop turns
     assert got["tick"] <= 1024, got  # a new second: redraw, not a buffer per frame
