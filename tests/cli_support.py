@@ -4,6 +4,8 @@ token's state before and after)."""
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 
@@ -56,3 +58,22 @@ def state(tok) -> tuple:
         accounts = s.list_accounts()
     store = tok.flash / "accounts.dat"
     return accounts, store.read_bytes() if store.exists() else None
+
+
+def typed_at_terminal(args: list[str], typed: bytes, timeout: float = 60) -> tuple[int, str, str]:
+    """Run otpfob with a terminal on its stdin (so it asks its questions) and
+    ``typed`` already waiting there; (exit code, stdout, stderr)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "otpfob.cli", *args],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        text=True,
+    )
+    os.close(slave)
+    os.write(master, typed)
+    out, err = p.communicate(timeout=timeout)
+    os.close(master)
+    return p.returncode, out, err

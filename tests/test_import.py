@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import base64
 import os
-import pty
 import random
-import subprocess
-import sys
 import time
 from urllib.parse import quote
 
 import pyotp
 import pytest
 
-from cli_support import Transcript, one_sentence, state
-from otpfob import paths
+from cli_support import Transcript, one_sentence, state, typed_at_terminal
 from otpfob.emu import leakscan
 from otpfob.emu.testing import grouped, screen_code
 from otpfob.migration_pb2 import MigrationPayload
@@ -269,20 +265,8 @@ def test_interactive_pick_in_a_terminal(tok, tmp_path, seed):
     accounts = keys_of(make_accounts(5, random.Random(seed + 6)))
     path = tmp_path / "export.txt"
     path.write_text(export_uris(accounts, 5)[0])
-    master, slave = pty.openpty()
-    p = subprocess.Popen(
-        [sys.executable, "-m", "otpfob.cli", "--port", tok.port, "import", str(path)],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=paths.REPO,
-        text=True,
-    )
-    os.close(slave)
-    os.write(master, b"2,4-5\n")
-    out, err = p.communicate(timeout=60)
-    os.close(master)
-    assert p.returncode == 0, err
+    returncode, out, err = typed_at_terminal(["--port", tok.port, "import", str(path)], b"2,4-5\n")
+    assert returncode == 0, err
     assert "Load which accounts?" in err and "Loaded 3 accounts; 2 not picked." in out
     picked = [accounts[1], accounts[3], accounts[4]]
     assert [a.label for a in state(tok)[0]] == [a.label for a in picked]

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import base64
 import os
-import pty
-import subprocess
-import sys
 
 import pyotp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli_support import one_sentence, state
-from otpfob import paths, qr
+from cli_support import one_sentence, state, typed_at_terminal
+from otpfob import qr
 from otpfob.emu import leakscan
 from otpfob.errors import InputError
 from otpfob.session import Session
@@ -190,20 +187,8 @@ def test_provision_qr_at_a_terminal_offers_to_delete_the_image(tok, tmp_path, an
     key = os.urandom(40)
     path = tmp_path / "QRCode.png"
     path.write_bytes(encode(qr_image(aws_uri(key))))
-    master, slave = pty.openpty()
-    p = subprocess.Popen(
-        [sys.executable, "-m", "otpfob.cli", "--port", tok.port, "provision", "--qr", str(path)],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=paths.REPO,
-        text=True,
-    )
-    os.close(slave)
-    os.write(master, answer)
-    out, err = p.communicate(timeout=60)
-    os.close(master)
-    assert p.returncode == 0, err
+    returncode, out, err = typed_at_terminal(["--port", tok.port, "provision", "--qr", str(path)], answer)
+    assert returncode == 0, err
     assert "matches pyotp" in out and "Delete " in err and "holds the secret" in err
     assert path.exists() is not deleted
     assert not leakscan.find((out + err).encode(), [key])

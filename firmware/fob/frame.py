@@ -122,7 +122,7 @@ def _string(b, i, n):
                 if v < 0 or 0xD800 <= v <= 0xDFFF:
                     return -1
                 i += 6
-            elif e in (0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74):
+            elif e in _SIMPLE:  # \" \\ \/ \b \f \n \r \t
                 i += 2
             else:
                 return -1

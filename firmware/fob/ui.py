@@ -143,10 +143,7 @@ class UI:
             b[o + j] = data[s + j]
 
     def _blank(self, col, page):
-        b = self.d.buffer
-        o = page * self.w + col * 8
-        for j in range(8):
-            b[o + j] = 0
+        self.d.fill_rect(col * 8, page * 8, 8, 8, 0)  # framebuf's C, not a byte loop
 
     # ---- names ----------------------------------------------------------------
     def _set_line(self, k, parts, page, cols):

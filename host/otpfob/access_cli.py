@@ -102,8 +102,13 @@ def access_set(password_stdin: bool) -> None:
     old_salt = None
     if info.access:
         old_salt, iterations = state.session(unlock=False).access_params()
-        remembered = keystore.load(old_salt, iterations) is not None
-        if password_stdin and state.password is None and not info.unlocked and not remembered:
+        # The keyring is read only when its answer decides whether stdin's first line is the old password.
+        if (
+            password_stdin
+            and state.password is None
+            and not info.unlocked
+            and keystore.load(old_salt, iterations) is None
+        ):
             state.give_password(read_stdin_line("the current access password"), "--password-stdin")
     elif state.password is not None:
         state.note_unused_password(False)

@@ -20,8 +20,6 @@ is never part of a request, only of CreateVirtualMFADevice's reply.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
 from collections.abc import Callable
@@ -33,7 +31,7 @@ from fob import proto
 from .consecutive import TwoCodes, two_codes
 from .errors import CliError, InputError, OtpfobError, TokenError
 from .session import AccountInfo, Session
-from .uri import TOTP, Account, check_label
+from .uri import TOTP, Account, check_label, decode_secret
 
 DEFAULT_ISSUER = "AWS"
 _NAME = re.compile(r"^[\w+=,.@-]{1,226}$")  # IAM's pattern for user and device names
@@ -127,10 +125,9 @@ def _seed_key(device: dict[str, Any]) -> bytes:
         seed = seed.encode()
     if not isinstance(seed, bytes) or not seed:
         raise AwsError("AWS created the device but sent no Base32 seed.")
-    text = seed.decode("ascii", "replace").strip().upper()
     try:
-        return base64.b32decode(text + "=" * (-len(text) % 8))
-    except (binascii.Error, ValueError):
+        return decode_secret(seed.decode("ascii", "replace"))
+    except InputError:
         raise AwsError("AWS sent a seed that is not Base32.") from None
 
 

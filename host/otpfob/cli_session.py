@@ -177,9 +177,7 @@ class CliState:
 
 def current() -> CliState:
     """The invocation's state, from the root click context."""
-    obj = click.get_current_context().find_root().obj
-    assert isinstance(obj, CliState)
-    return obj
+    return _state(click.get_current_context())
 
 
 # -- the options, on the group and on every command -------------------------------------
@@ -203,10 +201,10 @@ def _set_port(ctx: click.Context, _param: click.Parameter, value: str | None) ->
         _state(ctx).port = value
 
 
-def _set_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+def _set_password(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # The command's --password has no envvar: $OTPFOB_PASSWORD is the group's.
     if value is not None:
-        from_env = param.name is not None and ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT
-        _state(ctx).give_password(value, PASSWORD_ENV if from_env else "--password")
+        _state(ctx).give_password(value, "--password")
 
 
 def _set_password_stdin(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

@@ -159,10 +159,7 @@ def copy(
     mpremote is stopped, and the copy refused in one sentence, when no file
     is done for ``stall`` seconds: a port that is not a MicroPython REPL
     (the emulated Unix-port token, a locked otpfob) never answers it."""
-    mpremote = shutil.which(
-        "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    )
-    cmd = [mpremote] if mpremote else [sys.executable, "-m", "mpremote"]
+    cmd = _mpremote_cmd()
     progress(f"Copying {len(out.files)} files to {port} with mpremote...")
     proc = subprocess.Popen(cmd + mpremote_args(out, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
@@ -215,10 +212,7 @@ def copy(
 def reset_and_check(port: str, *, timeout: float = 20.0, progress: Progress = _quiet) -> str:
     """Hard-reset the board, wait for the app, and check it reports this release's VERSION."""
     progress(f"Resetting the token on {port}...")
-    mpremote = shutil.which(
-        "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    )
-    cmd = [mpremote] if mpremote else [sys.executable, "-m", "mpremote"]
+    cmd = _mpremote_cmd()
     try:
         subprocess.run(cmd + ["connect", port, "reset"], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:  # then the token is asked below, and gives the sentence
@@ -310,6 +304,7 @@ class BoardInfo:
 
 
 def _mpremote_cmd() -> list[str]:
+    """mpremote beside this Python (the venv's), else on PATH, else as a module."""
     mpremote = shutil.which(
         "mpremote", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     )

@@ -103,14 +103,13 @@ def runtime_dir() -> Path:
     private folder in the temp dir."""
     if os.environ.get(RUNTIME_ENV):
         return Path(os.environ[RUNTIME_ENV])
+    private = Path(tempfile.gettempdir()) / f"otpfob-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
     # Without $XDG_RUNTIME_DIR platformdirs warns on stderr and guesses; a
     # private temp folder is the quiet, equally per-user answer.
     if os.name == "posix" and not os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(tempfile.gettempdir()) / f"otpfob-{os.getuid()}"
+        return private
     base = Path(platformdirs.user_runtime_dir("otpfob"))
-    if not base.parent.is_dir():  # no /run/user/UID (containers, some CI)
-        base = Path(tempfile.gettempdir()) / f"otpfob-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    return base
+    return base if base.parent.is_dir() else private  # no /run/user/UID (containers, some CI)
 
 
 def advertise(port: str, board: str = "sim") -> Path:

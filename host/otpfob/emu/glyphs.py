@@ -12,6 +12,7 @@ wider than the font's normal spacing.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +238,9 @@ def decode(pixels: Pixels, matcher: Matcher) -> str:
     return decode_with(pixels, matcher)
 
 
+@functools.cache
 def _import_font(firmware_dir: Path):
+    # Once per firmware tree: screen reads call this for every page.
     path = firmware_dir / "fob" / "font.py"
     if not path.exists():
         # A firmware tree compiled to .mpy: read the fonts from the sources.
@@ -253,9 +256,11 @@ def _import_font(firmware_dir: Path):
 PLACEHOLDER = "\ufffd"  # what the font's placeholder glyph reads as
 
 
+@functools.cache
 def small_table(firmware_dir: Path) -> dict[bytes, str]:
     """The small font's cells (8 column bytes) and the character each shows;
-    the placeholder glyph reads as PLACEHOLDER."""
+    the placeholder glyph reads as PLACEHOLDER (one shared table: read it, do
+    not change it)."""
     font = _import_font(firmware_dir)
     table = {bytes(font.small_glyph("\x7f")): PLACEHOLDER}
     for ch in font.small_chars():
