@@ -38,17 +38,20 @@ $(RP2_READY): $(wildcard host/otpfob/emu/rp2/rom/*) host/otpfob/emu/rp2/manifest
 
 # The Pico image with otpfob frozen in (`otpfob deploy --board pico --image`):
 # the same Debian sources as the emulated Pico, built in build/firmware-pico/,
-# the .uf2 made by picotool from Debian's source.  tests/test_rp2_deploy.py
+# the .uf2 made by picotool from Debian's source.  tests/rp2/test_rp2_deploy.py
 # flashes it into the emulated Pico.
 firmware-pico: $(PICO_UF2)
 
 $(PICO_UF2): $(RP2_READY) $(shell find firmware -name '*.py') host/tools/manifest_pico.py host/tools/build_firmware_pico.sh
 	@mkdir -p build; sh host/tools/build_firmware_pico.sh 2>build/firmware-pico.log || { tail -3 build/firmware-pico.log; echo "Pico image not available: see build/firmware-pico.log"; }
 
-# ruff and mypy on the host package (configured in pyproject.toml).
+# ruff on the whole tree (host, firmware, boards, tools, tests) and mypy on
+# the host package and tools (configured in pyproject.toml).
+LINT_PATHS := host firmware boards tests
+
 lint: venv
-	$(VENV)/bin/ruff check host/otpfob
-	$(VENV)/bin/ruff format --check host/otpfob
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy
 
 test: venv emulators firmware-pico
@@ -65,9 +68,10 @@ bench: venv emulators
 bench-rp2-deploy: venv emulators firmware-pico
 	$(PY) host/tools/bench_rp2_deploy.py
 
-# Latency, idle load and HMAC cycles on the emulated Pico, in emulated time
-# (the "Real rp2 port" section of docs/benchmarks.md).
-bench-rp2: venv emulators
+# Latency, idle load, boot, heap and HMAC cycles on the emulated Pico, in
+# emulated time only (the "Real rp2 port" section of docs/benchmarks.md);
+# `make test` runs its one-round smoke form (tests/rp2/test_rp2_bench.py).
+bench-rp2: venv emulators firmware-pico
 	$(PY) host/tools/bench_rp2.py
 
 # `otpfob provision` wall time against the emulated token (docs/benchmarks-host.md).
@@ -76,7 +80,7 @@ bench-host: venv
 
 # The README's picture of the emulated screen (docs/img/emulated-screen.png).
 screenshots: venv
-	OTPFOB_SCREENSHOT=docs/img/emulated-screen.png $(PY) -m pytest -q tests/test_token_screenshot.py
+	OTPFOB_SCREENSHOT=docs/img/emulated-screen.png $(PY) -m pytest -q tests/emu/test_token_screenshot.py
 
 fuzz: venv
 	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz $(PYTEST_ARGS)

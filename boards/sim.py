@@ -2,18 +2,9 @@
 # the button pin from the emulator's simlink module instead of machine.
 NAME = "sim"
 BUS = "sim"
-I2C_ID = 0
 SDA = 0
 SCL = 1
-I2C_FREQ = 400_000
 BUTTON_PIN = 0
-BUTTON_PULL = "up"
-BUTTON_ACTIVE_LOW = True
-RTC = "ds3231"
-RTC_ADDR = 0x68
-DISPLAY_W = 128
-DISPLAY_H = 64
-DISPLAY_ADDR = 0x3C
 # The emulated DS3231 can be frozen and advanced by hand while the ticks run
 # on: only a move of more than 10 minutes against the ticks counts as a jump
 # (a real board's default is fob.clock.JUMP_TOLERANCE_MS).

@@ -1,5 +1,10 @@
 """Shared test setup: paths, the per-run case seed, tier gating and counts.
 
+The tests sit in one folder per tier, and every test in a folder carries
+that tier's marker (TIER_MARKERS) unless it names a tier itself, so a tier
+is both a folder and a `-m` expression: `pytest tests/unit` is the fast run.
+Helpers are the `support` package (tests/support/).
+
 Every run draws one seed (or takes OTPFOB_SEED) and prints it, so a failure
 can be replayed.  A tier whose interpreter or emulator is missing is skipped
 with a one-line reason on a developer's machine, and fails under CI=true.
@@ -19,6 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SUPPORT = ROOT / "tests" / "support"  # helpers, and the scripts run inside MicroPython
 for p in (ROOT / "firmware", ROOT / "host", ROOT / "tests"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
@@ -66,8 +72,9 @@ def require_micropython() -> str:
 def run_upy(args: list[str], cwd, path_dirs, timeout: float = 600) -> str:
     """Run the Unix port with MICROPYPATH = path_dirs; its stdout (exit 0 asserted)."""
     env = {"MICROPYPATH": ":".join(str(p) for p in path_dirs), "PATH": "/usr/bin:/bin"}
-    p = subprocess.run([require_micropython(), *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(
+        [require_micropython(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     return p.stdout
 
@@ -83,6 +90,24 @@ def pytest_report_header(config):
 def pytest_configure(config):
     # The markers (upy, emu, qemu, rp2, fuzz) are registered in pyproject.toml.
     config._otpfob_counts = _COUNTS
+
+
+# Folder -> the marker its tests get: unit is CPython only (no marker); fw is
+# the firmware under MicroPython's Unix port (a case on the emulated Cortex-M0
+# is marked qemu instead); emu and rel drive the emulated token; rp2 the
+# emulated Pico.
+TIER_MARKERS = {"unit": None, "fw": "upy", "emu": "emu", "rel": "emu", "rp2": "rp2"}
+TIERS = ("upy", "emu", "qemu", "rp2")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    tests = ROOT / "tests"
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else None
+        marker = TIER_MARKERS.get(folder)
+        if marker and not any(item.get_closest_marker(m) for m in TIERS):
+            item.add_marker(marker)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -111,6 +136,13 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def seed() -> int:
     return SEED
+
+
+@pytest.fixture
+def rng(request) -> random.Random:
+    """This test's random numbers: from the run's seed and the test's id, so
+    OTPFOB_SEED replays them."""
+    return random.Random(f"{SEED}:{request.node.nodeid}")
 
 
 @pytest.fixture
@@ -189,8 +221,8 @@ def tok(token, request):
 
 @pytest.fixture
 def otpfob(tok):
-    """`otpfob` run against `tok`, every byte it printed kept (cli_support.Transcript)."""
-    from cli_support import Transcript
+    """`otpfob` run against `tok`, every byte it printed kept (support.cli.Transcript)."""
+    from support.cli import Transcript
 
     return Transcript(tok.port)
 
@@ -214,7 +246,7 @@ def make_token(tmp_path):
         tok.stop()
 
 
-# -- the secret scan (tests/test_rel_secrets.py; otpfob.emu.leakscan) --------
+# -- the secret scan (tests/rel/test_rel_secrets.py; otpfob.emu.leakscan) --------
 @pytest.fixture(scope="session", autouse=True)
 def _secret_scan():
     """At the end of the run, scan every byte every emulated token sent for
@@ -294,9 +326,9 @@ def rp2_built():
 
 @pytest.fixture(autouse=True)
 def _real_ticks_after_each_test():
-    """An AppRig runs the firmware on virtual ticks (fw_support); later tests
+    """An AppRig runs the firmware on virtual ticks (support.fw); later tests
     in the same worker get the real ones back."""
     yield
-    fw = sys.modules.get("fw_support")
+    fw = sys.modules.get("support.fw")
     if fw is not None:
         fw.VIRTUAL_TICKS.active = False

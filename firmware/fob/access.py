@@ -24,7 +24,7 @@ NEW = "access.new"
 MAGIC = b"OTPA"
 FORMAT = 1
 _HDR = "<4sBBBBIII"
-_HDR_LEN = 20
+_HDR_LEN = struct.calcsize(_HDR)
 _MAX_FAILURES = 0xFFFF  # the delay stops growing long before this
 
 _urandom = getattr(os, "urandom", None)
@@ -49,6 +49,36 @@ def hmac_sha256(key, msg):
     """HMAC-SHA256 through fob.otp's engines (the fastest one this port has)."""
     engine = otp.PATHS[otp.path_for("sha256")]["sha256"](key)
     return bytes(engine.mac(msg))  # bytes(): the fast engine reuses its buffer
+
+
+# Domain labels: a proof or a session key is never the answer to a challenge.
+_PROOF = b"otpfob-proof"
+_SESSION = b"otpfob-session"
+_SUFFIX = len(proto.MAC_MEMBER) + 2 * proto.MAC_LEN + 2  # ,"mac":"<hex>"}
+
+
+def proof(key, host_challenge, challenge):
+    """The token's proof that it holds the key, sent before the host answers."""
+    return hmac_sha256(key, _PROOF + host_challenge + challenge)
+
+
+def session_key(key, challenge, host_challenge):
+    """The key that seals every request of one unlocked session."""
+    return hmac_sha256(key, _SESSION + challenge + host_challenge)
+
+
+def seal_of(line):
+    """(sealed part, the MAC as lowercase hex bytes) of a request line
+    ending in ,"mac":"<hex>"}, or None when it does not end that way."""
+    end = len(line)
+    while end and line[end - 1] in (9, 13, 32):  # what the frame check allows after "}"
+        end -= 1
+    start = end - _SUFFIX
+    if start < 1 or line[start : start + len(proto.MAC_MEMBER)] != proto.MAC_MEMBER.encode():
+        return None
+    if line[end - 2 : end] != b'"}':
+        return None
+    return line[:start], bytes(line[end - 2 - 2 * proto.MAC_LEN : end - 2])
 
 
 def delay_ms(failures):
@@ -76,15 +106,14 @@ def parse(data):
         raise ValueError("record")
     if not proto.MIN_ITERATIONS <= iters <= proto.MAX_ITERATIONS:
         raise ValueError("record")
-    key = bytes(data[_HDR_LEN:_HDR_LEN + nk])
-    salt = bytes(data[_HDR_LEN + nk:end])
+    key = bytes(data[_HDR_LEN : _HDR_LEN + nk])
+    salt = bytes(data[_HDR_LEN + nk : end])
     return key, salt, iters, fails, epoch
 
 
 def _body(key, salt, iterations, failures, epoch):
     # The file's bytes before its CRC-32 trailer (SafeFile.write adds it).
-    return struct.pack(_HDR, MAGIC, FORMAT, len(key), len(salt), 0, iterations,
-                       failures, epoch) + key + salt
+    return struct.pack(_HDR, MAGIC, FORMAT, len(key), len(salt), 0, iterations, failures, epoch) + key + salt
 
 
 def build(key, salt, iterations, failures, epoch=0):
@@ -124,13 +153,10 @@ class Access:
 
     # ---- flash ---------------------------------------------------------------
     def load(self):
-        self._file.recover()
         self.key = None
         self.damaged = False
-        try:
-            with open(self.path, "rb") as f:
-                data = f.read()
-        except OSError:
+        data = self._file.read()
+        if data is None:
             return  # no password set
         try:
             self.key, self.salt, self.iterations, self.failures, self.epoch = parse(data)
@@ -205,9 +231,8 @@ class Access:
         # counter make it unique, so a recorded answer never fits again; the
         # key makes it unpredictable to anyone without the password.
         if not self._epoch_used:
-            self._save(self.key, self.salt, self.iterations, self.failures,
-                       (self.epoch + 1) & 0xFFFFFFFF)
+            self._save(self.key, self.salt, self.iterations, self.failures, (self.epoch + 1) & 0xFFFFFFFF)
             self._epoch_used = True
         self._n += 1
         msg = b"otpfob-challenge" + struct.pack("<II", self.epoch, self._n)
-        return hmac_sha256(self.key, msg)[:proto.CHALLENGE_LEN]
+        return hmac_sha256(self.key, msg)[: proto.CHALLENGE_LEN]

@@ -16,15 +16,19 @@
 # (fob.link) unless the button is held at power-on.
 
 # fob.server first: the largest module, compiled (Unix port, a source
-# deploy) while the heap is least fragmented (tests/test_token_capacity.py).
-from fob.server import PENDING, Server
+# deploy) while the heap is least fragmented (tests/emu/test_token_capacity.py).
+# isort: off
+from fob.server import PENDING, Server  # first: see above
+
+# isort: on
+from fob import proto
 from fob.access import Access
 from fob.clock import JUMP_FILE, JUMP_TOLERANCE_MS, Clock
+from fob.clocklog import ClockLog
 from fob.drivers.button import LONG, SHORT
 from fob.link import Link
 from fob.screen import Screen
 from fob.storage import Store
-from fob import proto
 from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
 LOOP_MS = 10  # sleep between turns, screen on
@@ -35,10 +39,6 @@ TOUCH_MS = 15000
 EDGE_LEAD_MS = 1  # start watching for the next second this early
 EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
 EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
-
-
-def _bcd(v):
-    return (v >> 4) * 10 + (v & 0x0F)
 
 
 class App:
@@ -58,17 +58,28 @@ class App:
         # The store, the access record and a clock jump (fob/clock.py) all
         # live in the flash folder.
         self.store = Store(folder, buf)
-        self.clock = Clock(hw.rtc, tolerance_ms=getattr(board, "CLOCK_JUMP_MS", JUMP_TOLERANCE_MS),
-                           path=folder + JUMP_FILE)
+        self.clock = Clock(
+            hw.rtc,
+            tolerance_ms=getattr(board, "CLOCK_JUMP_MS", JUMP_TOLERANCE_MS),
+            path=folder + JUMP_FILE,
+            log=ClockLog(folder),
+        )
         access = Access(folder)
-        self.server = Server(self.store, self.clock, board=hw.name, touch=self._touch_begin,
-                             button_held=self._button_held, access=access,
-                             exposure=getattr(board, "EXPOSURE", None))
+        self.server = Server(
+            self.store,
+            self.clock,
+            board=hw.name,
+            touch=self._touch_begin,
+            button_held=self._button_held,
+            access=access,
+            exposure=getattr(board, "EXPOSURE", None),
+        )
         self.touch_ms = getattr(board, "TOUCH_MS", TOUCH_MS)
         # Button held at power-on: a maintenance boot (Ctrl-C stays on).
         self.maintenance = self._held_at_boot()
         self.server.maintenance = self.maintenance
         self.screen = Screen(hw, board, self.store, access, self.maintenance)
+        self.screen.clock_log = self.clock.log  # the one-time "clock set back" notice
         self._clock_at = ticks_ms()
         self._touch = None  # [start ticks, armed] while a code awaits a press
         self._swallow = self.maintenance  # the boot hold is not a navigation press
@@ -168,8 +179,7 @@ class App:
             prev = self._sec
             self._sec = s
             sc = self.screen
-            if (not first and sc.time is not None and sc.clock_state == proto.CLOCK_OK
-                    and _bcd(s) == (_bcd(prev) + 1) % 60):
+            if not first and sc.time is not None and sc.clock_state == proto.CLOCK_OK and s == (prev + 1) % 60:
                 # The next second, as expected: show it now, and read the
                 # whole clock (jump check) right after the frame went out.
                 sc.time += 1
@@ -222,8 +232,12 @@ class App:
     def pause_ms(self):
         """How long the loop may sleep before its next turn."""
         b = self.hw.button
-        if (not self.screen.ui.awake and self._touch is None and self.server.pending is None
-                and (b is None or not (b._raw or b.is_pressed()))):
+        if (
+            not self.screen.ui.awake
+            and self._touch is None
+            and self.server.pending is None
+            and (b is None or not (b._raw or b.is_pressed()))
+        ):
             return LOOP_ASLEEP_MS  # a press that began is then polled every LOOP_MS
         if self._second is None:
             return LOOP_MS

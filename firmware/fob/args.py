@@ -10,8 +10,8 @@ MESSAGES = {
     proto.E_TOO_LONG: "The request is longer than %d bytes." % proto.MAX_LINE,
     proto.E_VERSION: "The request's protocol version is not %d." % proto.VERSION,
     proto.E_OP: "Unknown operation.",
-    proto.E_EXISTS: "An account with that label exists.",
-    proto.E_NOT_FOUND: "No account has that label.",
+    proto.E_EXISTS: "An account with that issuer and label exists.",
+    proto.E_NOT_FOUND: "No account has that issuer and label.",
     proto.E_FULL: "The token holds %d accounts, its maximum." % proto.MAX_ACCOUNTS,
     proto.E_CLOCK: "The token's clock is not trusted: set it with otpfob time --set.",
     proto.E_STORE: "The account store is damaged: wipe it to use the token again.",
@@ -51,7 +51,9 @@ def text(args, name, limit, default=None, empty=False):
     if n > limit or (n == 0 and not empty):
         raise Reject(proto.E_ARG, "%s must be 1 to %d bytes of UTF-8." % (name, limit))
     if proto.refused_char(v) is not None:
-        raise Reject(proto.E_ARG, "%s must not hold control, line-separator or bidi control characters." % name)
+        raise Reject(
+            proto.E_ARG, "%s must not hold control, line-separator, bidi control or ignorable characters." % name
+        )
     if n and proto.blank(v):
         raise Reject(proto.E_ARG, "%s must hold more than spaces." % name)
     return v

@@ -19,8 +19,10 @@
 # ptr32 are clean 32-bit words and every store truncates, so only carries
 # (SHA-512) need the explicit mask.
 
-import micropython
 from binascii import unhexlify
+
+import micropython
+from micropython import const
 
 # Shared scratch, reused by every engine: one code is computed at a time.
 # _R: words 0..15 hash state H, words 16.. the round records.
@@ -67,13 +69,13 @@ def _xor8(buf: ptr8, n: int, v: int):
 
 
 # Engine state buffer (native words): a header, then inner and outer states.
-# (_hmac reads the header by these indices.)
-_I_HW = 0  # state words (5, 8, 16)
-_I_NB = 1  # block words (16, 16, 32)
-_I_DW = 2  # digest words (5, 8, 16)
-_I_IB = 3  # bit length of the inner message (block + 8-byte counter)
-_I_OB = 4  # bit length of the outer message (block + digest)
-_ST = 8  # inner state; outer state follows at _ST + hw
+# const(): the compiler puts the numbers into _hmac's loads.
+_I_HW = const(0)  # state words (5, 8, 16)
+_I_NB = const(1)  # block words (16, 16, 32)
+_I_DW = const(2)  # digest words (5, 8, 16)
+_I_IB = const(3)  # bit length of the inner message (block + 8-byte counter)
+_I_OB = const(4)  # bit length of the outer message (block + digest)
+_ST = const(8)  # inner state; outer state follows at _ST + hw
 
 
 @micropython.viper
@@ -81,12 +83,12 @@ def _hmac(st: ptr32, msg: ptr8, compress, k, out: ptr8):
     # HMAC of an 8-byte message (the counter) from the precomputed states:
     # H = inner state, W = msg + padding, compress; W = inner digest +
     # padding, H = outer state, compress; out = digest bytes.
-    hw = int(st[0])
-    nb = int(st[1])
-    dw = int(st[2])
+    hw = int(st[_I_HW])
+    nb = int(st[_I_NB])
+    dw = int(st[_I_DW])
     r = ptr32(_R)
     w = ptr32(_W)
-    s = ptr32(uint(st) + 32)
+    s = ptr32(uint(st) + 4 * _ST)
     for i in range(hw):
         r[i] = s[i]
     w[0] = (msg[0] << 24) | (msg[1] << 16) | (msg[2] << 8) | msg[3]
@@ -94,14 +96,14 @@ def _hmac(st: ptr32, msg: ptr8, compress, k, out: ptr8):
     w[2] = uint(1) << 31
     for i in range(3, nb - 1):
         w[i] = 0
-    w[nb - 1] = st[3]
+    w[nb - 1] = st[_I_IB]
     compress(_R, _W, k)
     for i in range(dw):
         w[i] = r[i]
     w[dw] = uint(1) << 31
     for i in range(dw + 1, nb - 1):
         w[i] = 0
-    w[nb - 1] = st[4]
+    w[nb - 1] = st[_I_OB]
     s = ptr32(uint(s) + 4 * hw)
     for i in range(hw):
         r[i] = s[i]
@@ -120,7 +122,7 @@ def _sha1_block(r: ptr32, w: ptr32, k: ptr32):
     # H = r[0..4], W[0..15] = w[0..15]; k = the four round constants.
     base = uint(r)
     wb = uint(w)
-    for i in range(64):
+    for _ in range(64):
         x = uint(w[13] ^ w[8] ^ w[2] ^ w[0])
         w[16] = (x << 1) | (x >> 31)
         w = ptr32(uint(w) + 4)
@@ -135,25 +137,25 @@ def _sha1_block(r: ptr32, w: ptr32, k: ptr32):
     r[21] = r[2]
     r = ptr32(base + 64)
     kk = k[0]
-    for i in range(20):
+    for _ in range(20):
         r[6] = ((r[4] << 5) | (uint(r[4]) >> 27)) + (r[3] ^ (r[2] & (r[5] ^ r[3]))) + r[1] + kk + w[0]
         r[7] = (r[2] << 30) | (uint(r[2]) >> 2)
         r = ptr32(uint(r) + 8)
         w = ptr32(uint(w) + 4)
     kk = k[1]
-    for i in range(20):
+    for _ in range(20):
         r[6] = ((r[4] << 5) | (uint(r[4]) >> 27)) + (r[2] ^ r[5] ^ r[3]) + r[1] + kk + w[0]
         r[7] = (r[2] << 30) | (uint(r[2]) >> 2)
         r = ptr32(uint(r) + 8)
         w = ptr32(uint(w) + 4)
     kk = k[2]
-    for i in range(20):
+    for _ in range(20):
         r[6] = ((r[4] << 5) | (uint(r[4]) >> 27)) + ((r[2] & r[5]) | (r[3] & (r[2] | r[5]))) + r[1] + kk + w[0]
         r[7] = (r[2] << 30) | (uint(r[2]) >> 2)
         r = ptr32(uint(r) + 8)
         w = ptr32(uint(w) + 4)
     kk = k[3]
-    for i in range(20):
+    for _ in range(20):
         r[6] = ((r[4] << 5) | (uint(r[4]) >> 27)) + (r[2] ^ r[5] ^ r[3]) + r[1] + kk + w[0]
         r[7] = (r[2] << 30) | (uint(r[2]) >> 2)
         r = ptr32(uint(r) + 8)
@@ -172,12 +174,15 @@ def _sha256_block(r: ptr32, w: ptr32, k: ptr32):
     # H = r[0..7], W[0..15] = w[0..15]; k = the 64 round constants.
     base = uint(r)
     wb = uint(w)
-    for i in range(48):
+    for _ in range(48):
         x = uint(w[1])
         y = uint(w[14])
-        w[16] = (w[0] + w[9]
-                 + (((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3))
-                 + (((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)))
+        w[16] = (
+            w[0]
+            + w[9]
+            + (((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3))
+            + (((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10))
+        )
         w = ptr32(uint(w) + 4)
     w = ptr32(wb)
     # Record j = [a_j, e_j].  Round i reads records i-4..i-1:
@@ -191,15 +196,22 @@ def _sha256_block(r: ptr32, w: ptr32, k: ptr32):
     r[22] = r[0]
     r[23] = r[4]
     r = ptr32(base + 64)
-    for i in range(64):
+    for _ in range(64):
         e = uint(r[7])
-        t = (r[1] + k[0] + w[0]
-             + (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7)))
-             + (r[3] ^ (e & (r[5] ^ r[3]))))
+        t = (
+            r[1]
+            + k[0]
+            + w[0]
+            + (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7)))
+            + (r[3] ^ (e & (r[5] ^ r[3])))
+        )
         r[9] = r[0] + t
         a = uint(r[6])
-        r[8] = (t + (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10)))
-                + ((a & r[4]) | (r[2] & (a | r[4]))))
+        r[8] = (
+            t
+            + (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10)))
+            + ((a & r[4]) | (r[2] & (a | r[4])))
+        )
         r = ptr32(uint(r) + 8)
         w = ptr32(uint(w) + 4)
         k = ptr32(uint(k) + 4)
@@ -223,7 +235,7 @@ def _sha512_block(r: ptr32, w: ptr32, k: ptr32):
     m = uint(0xFFFFFFFF)
     base = uint(r)
     wb = uint(w)
-    for i in range(64):
+    for _ in range(64):
         xh = uint(w[2])
         xl = uint(w[3])
         s0h = ((xh >> 1) | (xl << 31)) ^ ((xh >> 8) | (xl << 24)) ^ (xh >> 7)
@@ -262,14 +274,13 @@ def _sha512_block(r: ptr32, w: ptr32, k: ptr32):
     r[30] = r[8]
     r[31] = r[9]
     r = ptr32(base + 64)
-    for i in range(80):
+    for _ in range(80):
         # T1 = h + S1(e) + Ch(e, f, g) + K + W
         eh = uint(r[14])
         el = uint(r[15])
         lo = uint(r[3])
         t = (lo + (((el >> 14) | (eh << 18)) ^ ((el >> 18) | (eh << 14)) ^ ((eh >> 9) | (el << 23)))) & m
-        hi = (r[2] + uint(t < lo)
-              + (((eh >> 14) | (el << 18)) ^ ((eh >> 18) | (el << 14)) ^ ((el >> 9) | (eh << 23))))
+        hi = r[2] + uint(t < lo) + (((eh >> 14) | (el << 18)) ^ ((eh >> 18) | (el << 14)) ^ ((el >> 9) | (eh << 23)))
         lo = t
         t = (lo + (r[7] ^ (el & (r[11] ^ r[7])))) & m
         hi += uint(t < lo) + (r[6] ^ (eh & (r[10] ^ r[6])))
@@ -288,8 +299,7 @@ def _sha512_block(r: ptr32, w: ptr32, k: ptr32):
         ah = uint(r[12])
         al = uint(r[13])
         t = (lo + (((al >> 28) | (ah << 4)) ^ ((ah >> 2) | (al << 30)) ^ ((ah >> 7) | (al << 25)))) & m
-        hi += (uint(t < lo)
-               + (((ah >> 28) | (al << 4)) ^ ((al >> 2) | (ah << 30)) ^ ((al >> 7) | (ah << 25))))
+        hi += uint(t < lo) + (((ah >> 28) | (al << 4)) ^ ((al >> 2) | (ah << 30)) ^ ((al >> 7) | (ah << 25)))
         lo = t
         t = (lo + ((al & r[9]) | (r[5] & (al | r[9])))) & m
         r[16] = hi + uint(t < lo) + ((ah & r[8]) | (r[4] & (ah | r[8])))
@@ -300,7 +310,7 @@ def _sha512_block(r: ptr32, w: ptr32, k: ptr32):
     # r is at record 76; add a_79..a_76 to H0..H3 and e_79..e_76 to H4..H7.
     r = ptr32(uint(r) + 48)
     h = ptr32(base)
-    for i in range(4):
+    for _ in range(4):
         lo = uint(h[1])
         t = (lo + r[1]) & m
         h[0] = h[0] + r[0] + uint(t < lo)
@@ -323,7 +333,7 @@ def _trunc(d: ptr8, n: int, digits: int) -> int:
     if digits >= 10:
         return int(v)  # v < 2**31 < 10**10
     p = uint(1)
-    for i in range(digits):
+    for _ in range(digits):
         p *= 10
     q = p
     while q <= (v >> 1):

@@ -3,7 +3,7 @@
 # MONO_VLSB layout: one byte per column of 8 pixels, least significant bit on
 # top; a glyph taller than 8 pixels is stored page by page (rows 0-7, then
 # 8-15, ...).  The emulator's screen reader (otpfob/emu/glyphs.py) decodes
-# the screen with these same bitmaps; tests/font_art.py draws the added ones
+# the screen with these same bitmaps; tests/support/font_art.py draws the added ones
 # as readable pixel art.
 #
 # SMALL: 8x8 text, characters 32-127.  This is the font of MicroPython's
@@ -293,14 +293,14 @@ def glyph_data(g):
 def small_glyph(ch):
     """The 8 column bytes the token draws for the character ch."""
     data, o = glyph_data(index(ord(ch)))
-    return data[o:o + 8]
+    return data[o : o + 8]
 
 
 def digit_glyph(font, digit):
     """(width, height, MONO_VLSB bytes) of a digit 0-9 in "large" or "narrow"."""
     w, data = FONTS[font]
     n = w * DIGIT_H // 8
-    return w, DIGIT_H, data[digit * n:(digit + 1) * n]
+    return w, DIGIT_H, data[digit * n : (digit + 1) * n]
 
 
 def font_for(digits):
@@ -324,5 +324,8 @@ def groups(digits):
 
 def small_chars():
     """Every character the small font draws (not the placeholder)."""
-    return ("".join(chr(c) for c in range(32, 127)) + "".join(chr(c) for c in range(0xC0, 0x100))
-            + "\u0152\u0153\u0160\u0161\u017d\u017e")
+    return (
+        "".join(chr(c) for c in range(32, 127))
+        + "".join(chr(c) for c in range(0xC0, 0x100))
+        + "\u0152\u0153\u0160\u0161\u017d\u017e"
+    )

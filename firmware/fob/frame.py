@@ -232,9 +232,9 @@ def valid(b, max_depth=MAX_DEPTH):
             i = _string(b, i, n)
         elif c == 0x2D or 0x30 <= c <= 0x39:
             i = _number(b, i, n)
-        elif b[i:i + 4] == b"true" or b[i:i + 4] == b"null":
+        elif b[i : i + 4] == b"true" or b[i : i + 4] == b"null":
             i += 4
-        elif b[i:i + 5] == b"false":
+        elif b[i : i + 5] == b"false":
             i += 5
         else:
             return False

@@ -57,7 +57,9 @@ def _display(board, i2c):
     from fob.drivers.ssd1306 import SSD1306_I2C
 
     return SSD1306_I2C(
-        getattr(board, "DISPLAY_W", 128), getattr(board, "DISPLAY_H", 64), i2c,
+        getattr(board, "DISPLAY_W", 128),
+        getattr(board, "DISPLAY_H", 64),
+        i2c,
         addr=getattr(board, "DISPLAY_ADDR", 0x3C),
     )
 
@@ -72,6 +74,10 @@ def _rtc(board, i2c, machine):
         return rtc
     from fob.drivers import rtc_internal
 
+    if getattr(board, "BUS", None) == "sim":
+        import simlink  # the emulator's model of the chip's own RTC
+
+        return rtc_internal.InternalRTC(simlink.RTC())
     if machine is not None and hasattr(machine, "RTC"):
         return rtc_internal.InternalRTC(machine.RTC())
     return rtc_internal.TimeRTC()
@@ -111,6 +117,5 @@ def retry_display(hw, board):
         try:
             hw.display = _display(board, hw.i2c)
         except Exception:
-            pass
+            hw.display = None  # still missing: tried again on a later turn
     return hw.display
-

@@ -16,8 +16,10 @@ except ImportError:
 try:
     from micropython import const
 except ImportError:  # CPython, for the tests
+
     def const(x):
         return x
+
 
 _CTRL_C = const(3)
 

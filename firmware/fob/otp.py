@@ -211,15 +211,20 @@ class OtpKey:
     def hotp(self, counter, digits=6):
         # The common case is checked with cheap tests; _check_int only runs to
         # word the error.  This is the hot path the token runs per code.
-        if (type(counter) is not int or counter < 0 or counter >> 64
-                or type(digits) is not int or not 6 <= digits <= 10):
+        if type(counter) is not int or counter < 0 or counter >> 64 or type(digits) is not int or not 6 <= digits <= 10:
             _check_counter(counter)
             _check_int(digits, "digits", 6, 10)
         return self._code(counter, digits)
 
     def totp(self, unix_time, digits=6, period=30):
-        if (type(unix_time) is not int or unix_time < 0 or type(period) is not int
-                or not 1 <= period <= 3600 or type(digits) is not int or not 6 <= digits <= 10):
+        if (
+            type(unix_time) is not int
+            or unix_time < 0
+            or type(period) is not int
+            or not 1 <= period <= 3600
+            or type(digits) is not int
+            or not 6 <= digits <= 10
+        ):
             _check_int(unix_time, "unix_time", 0)
             _check_int(period, "period", 1, 3600)
             _check_int(digits, "digits", 6, 10)
@@ -288,10 +293,9 @@ def b32decode(text):
                 raise ValueError("secret has '=' padding in the middle (position %d)" % (i + 1))
             hint = ""
             if ch in "0189":
-                hint = " (Base32 has no 0, 1, 8 or 9: did you mean O, I, B or g?)"
-            raise ValueError(
-                "secret is not Base32: character %d is not A-Z or 2-7%s" % (i + 1, hint)
-            )
+                # Which one is not said: it is part of what was typed.
+                hint = " (Base32 has no 0, 1, 8 or 9: 0 is the letter O, 1 the letter I or L, 8 the letter B)"
+            raise ValueError("secret is not Base32: character %d is not A-Z or 2-7%s" % (i + 1, hint))
         bits = (bits << 5) | v
         nbits += 5
         if nbits >= 8:
@@ -300,7 +304,6 @@ def b32decode(text):
             bits &= (1 << nbits) - 1
     if len(body) % 8 in (1, 3, 6):
         raise ValueError(
-            "secret has %d Base32 characters, a length no key encodes to: "
-            "a character is missing or extra" % len(body)
+            "secret has %d Base32 characters, a length no key encodes to: a character is missing or extra" % len(body)
         )
     return bytes(out)

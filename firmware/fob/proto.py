@@ -1,14 +1,16 @@
 # The serial protocol, defined once for the token and the host tool.
 #
 # One request per line, one reply per line, UTF-8 JSON objects.
-#   request: {"v": 1, "id": 7, "op": "list", ...args}
-#   reply:   REPLY_TAG + {"v": 1, "id": 7, "ok": true, ...results}
-#   error:   REPLY_TAG + {"v": 1, "id": 7, "ok": false, "err": "<code>", "msg": "..."}
+#   request: {"v": 2, "id": 7, "op": "list", ...args}
+#   reply:   REPLY_TAG + {"v": 2, "id": 7, "ok": true, ...results}
+#   error:   REPLY_TAG + {"v": 2, "id": 7, "ok": false, "err": "<code>", "msg": "..."}
 # Replies carry a tag so that the host can tell them from anything else on
 # the port (a boot banner, a REPL prompt) and resynchronise after noise.
 # docs/protocol.md describes every op.
 
-VERSION = 1
+# 2: an account is named by its issuer and label together (add, delete,
+# rename and code take both); version 1 named it by its label alone.
+VERSION = 2
 REPLY_TAG = "#otpfob "
 MAX_LINE = 512  # bytes, request lines longer than this are refused
 
@@ -26,6 +28,9 @@ OP_UNLOCK = "unlock"  # access control: challenge / response
 OP_ACCESS_SET = "access_set"
 OP_ACCESS_CLEAR = "access_clear"
 OP_LOCK = "lock"  # end the unlocked state (the host sends it when a command ends)
+OP_CHECK = "check"  # compare a code with an HOTP account's next one, using no counter
+OP_CANCEL = "cancel"  # stop waiting for a press for a touch account's code (the host gave up)
+OP_TIME_LOG = "time_log"  # the clock history and drift correction (docs/protocol.md "Clock history")
 
 # Error codes
 E_FRAME = "bad_frame"  # not JSON, not an object, not UTF-8
@@ -33,7 +38,7 @@ E_TOO_LONG = "too_long"  # line longer than MAX_LINE
 E_VERSION = "bad_version"  # "v" missing or not VERSION
 E_OP = "unknown_op"
 E_ARG = "bad_arg"  # an argument is missing, of the wrong type or out of range
-E_EXISTS = "exists"  # an account with that label exists
+E_EXISTS = "exists"  # an account with that issuer and label exists
 E_NOT_FOUND = "not_found"
 E_FULL = "full"
 E_CLOCK = "clock_untrusted"  # a code was asked for while the clock is not trusted
@@ -51,6 +56,9 @@ CLOCK_OK = "ok"
 CLOCK_UNSET = "unset"  # never set, or the oscillator stopped (DS3231 OSF)
 CLOCK_MISSING = "missing"  # the RTC does not answer on the bus
 CLOCK_JUMPED = "jumped"  # time moved by more than the drift allows since last seen
+MAX_EDGE_MS = 2000  # time_set "edge_ms": the latest instant after the second a fine sync may name
+MAX_RATE_PPB = 500_000  # a learnt rate is kept within this (no crystal is this far off)
+MIN_CALIBRATE_S = 86400  # two fine syncs this far apart give the rate to ~0.1 ppm
 
 # Store states
 STORE_OK = "ok"
@@ -81,7 +89,13 @@ MIN_HOST_CHALLENGE = 8  # bytes; the host tool uses 16
 MAX_HOST_CHALLENGE = 64
 MIN_ITERATIONS = 1000  # PBKDF2 rounds the token accepts (the host tool uses 200,000)
 MAX_ITERATIONS = 100_000_000
-IDLE_LOCK_MS = 60000  # an unlocked link locks again after this long without a request
+IDLE_LOCK_MS = 60000  # an unlocked session ends after this long without a sealed request
+# The unlocked session (docs/protocol.md "Sessions"): after unlock every
+# request carries a counter "n" and, as its last member, a MAC under the
+# session key: the line ends with MAC_MEMBER + MAC_LEN bytes in hex + '"}'.
+MAC_LEN = 16  # bytes of HMAC-SHA256(session key, the line before MAC_MEMBER)
+MAC_MEMBER = ',"mac":"'
+MAX_SEQ = 0x7FFFFFFF  # the counter "n" runs from 1 up to this in one session
 THROTTLE_MAX_S = 3600  # after f wrong answers the next is checked after min(2**(f-1), this) s
 
 
@@ -93,16 +107,41 @@ THROTTLE_MAX_S = 3600  # after f wrong answers the next is checked after min(2**
 # every Bidi_Control character (the embeddings and overrides U+202A-U+202E,
 # the isolates U+2066-U+2069, and the marks U+200E, U+200F, U+061C): they
 # are invisible, reorder what a terminal or screen shows, and let two labels
-# look the same.
+# look the same.  For the same reason every Default_Ignorable_Code_Point
+# (Unicode's DerivedCoreProperties; _IGNORABLE below, which holds the bidi
+# controls too): the soft hyphen, zero-width spaces and joiners, U+FEFF,
+# variation selectors, tags, Hangul fillers.
+_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
 
 
 def refused_char(s):
     """The first character of ``s`` no label or issuer may hold, or None."""
     for ch in s:
         c = ord(ch)
-        if (c < 0x20 or 0x7F <= c <= 0x9F or 0x2028 <= c <= 0x202E or 0x2066 <= c <= 0x2069
-                or c == 0x200E or c == 0x200F or c == 0x061C):
+        if c < 0x20 or 0x7F <= c <= 0x9F or c == 0x2028 or c == 0x2029:
             return ch
+        if c >= 0xAD:
+            for lo, hi in _IGNORABLE:
+                if lo <= c <= hi:
+                    return ch
     return None
 
 
@@ -112,7 +151,8 @@ def blank(s):
     may not be blank; an issuer may be empty but not blank."""
     for ch in s:
         c = ord(ch)
-        if not (c == 0x20 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A or c == 0x202F
-                or c == 0x205F or c == 0x3000):
+        if not (
+            c == 0x20 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A or c == 0x202F or c == 0x205F or c == 0x3000
+        ):
             return False
     return True

@@ -127,12 +127,22 @@ class SafeFile:
                     raise ValueError("short")
                 mv = memoryview(chunk)[:got]
                 if pos < body:
-                    got_crc = crc(mv[:min(got, body - pos)], got_crc)
+                    got_crc = crc(mv[: min(got, body - pos)], got_crc)
                 for k in range(max(body - pos, 0), got):
                     tail[pos + k - body] = chunk[k]
                 pos += got
         if got_crc != c or struct.unpack("<I", tail)[0] != c:
             raise ValueError("checksum")
+
+    def read(self):
+        """The whole file, after recover(); None when there is none (for
+        small files: the store streams its own)."""
+        self.recover()
+        try:
+            with open(self.path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
 
     def remove(self):
         """Delete the file (and any NEW one); OSError if it is still there."""

@@ -2,7 +2,7 @@
 # blanks, and when it is redrawn.
 #
 # draw() runs every loop turn; while nothing that decides the screen has
-# moved it returns before anything allocates (tests/test_fw_alloc.py), and
+# moved it returns before anything allocates (tests/fw/test_fw_alloc.py), and
 # a scroll step of a long name allocates nothing either.
 #
 # The button: a short press wakes the screen, then moves to the next
@@ -10,6 +10,10 @@
 # where it shows the next code.  The counter is stored before the code is
 # drawn (as the USB "code" does), the code stays HOTP_SHOW_MS and then goes,
 # and nothing brings it back: moving past an HOTP account uses no counter.
+# With an access password set, only an HOTP account added with touch shows
+# a code on a long press (its owner said a press on the token is enough);
+# any other HOTP account gives codes over USB only, after an unlock, so a
+# finder cannot use up its counters (docs/security.md).
 
 from fob import proto
 from fob.drivers.button import SHORT
@@ -18,16 +22,20 @@ from fob.ticks import ticks_add, ticks_diff, ticks_ms
 try:
     from micropython import const
 except ImportError:  # CPython, for the tests
+
     def const(x):
         return x
+
 
 BLANK_MS = 30000
 DISPLAY_RETRY_MS = 5000
 MAINTENANCE_MS = 5000  # how long the boot note "Maintenance: Ctrl-C on" stays
 HOTP_SHOW_MS = 20000  # how long an HOTP code shown on a long press stays
 SCROLL_MS = 450  # a long name moves one character this often
+NOTICE_MS = 10000  # how long the "clock set back" notice stays (a press ends it)
 
 MSG_MAINTENANCE = ("Maintenance:", "", "Ctrl-C on", "(button held", "at power-on)")
+MSG_HOTP_USB = ("Codes over USB", "only: password")  # an HOTP account without touch, password set
 
 # What the screen shows (besides a code)
 _S_CODE = const(0)
@@ -38,6 +46,7 @@ _S_MISSING = const(4)
 _S_DAMAGED = const(5)
 _S_EMPTY = const(6)
 _S_ACCESS_DAMAGED = const(7)
+_S_HOTP_USB = const(8)  # an HOTP account whose codes come over USB only
 
 
 class Screen:
@@ -71,6 +80,7 @@ class Screen:
         self._seen_clock = None
         self._seen_time = None
         self._seen_access_damaged = None
+        self._seen_access_set = None
         self._acct = None  # (index, generation) the cached texts/key belong to
         self._key = None
         self._code_step = None
@@ -79,6 +89,11 @@ class Screen:
         self._next_code = ""
         self.force = True
         self._note_at = now if maintenance else None
+        # The clock history (fob.clocklog), set by the app: after a set moved
+        # the clock back by more than a step, a notice is shown once, so a
+        # harvest of future codes (set forward, read, set back) is seen.
+        self.clock_log = None
+        self._notice_at = None
         self._scroll_at = now
         # The HOTP code on screen (None: none), its account, the store
         # generation it was stored in, when it went up, seconds it has left.
@@ -97,6 +112,9 @@ class Screen:
         self.force = True
         if not self.ui.awake:
             self.ui.wake()
+            return
+        if self._notice_at is not None:
+            self._end_notice()  # the owner has seen it
             return
         n = self.store.count()
         if not n:
@@ -170,8 +188,13 @@ class Screen:
 
             s = self.store
             p = s.params(self.index)
-            self.ui.prepare(s.issuer(self.index), s.label(self.index), self.index, s.count(),
-                            (self.hotp_ms + 999) // 1000 if p.hotp else p.period)
+            self.ui.prepare(
+                s.issuer(self.index),
+                s.label(self.index),
+                self.index,
+                s.count(),
+                (self.hotp_ms + 999) // 1000 if p.hotp else p.period,
+            )
             self._key = otp.OtpKey(s.key(self.index), p.algorithm)  # one at a time
             self._acct = key
             self._code_step = None
@@ -189,8 +212,9 @@ class Screen:
             return _S_EMPTY
         if self.index >= n:
             self.index = n - 1
-        if self.store.params(self.index).hotp:
-            return _S_HOTP
+        p = self.store.params(self.index)
+        if p.hotp:
+            return _S_HOTP if p.touch or not self.access.is_set else _S_HOTP_USB
         st = self.clock_state
         if st == proto.CLOCK_OK:
             return _S_CODE
@@ -215,18 +239,26 @@ class Screen:
                 return
             self._note_at = None
             self.force = True
+        if self.clock_log is not None and self.clock_log.back and self._notice(now):
+            return
         # When nothing that decides the screen has moved, return before
         # anything allocates (no Params, no key).
-        if (not self.force and self.index == self._seen_index
-                and self.store.generation == self._seen_generation
-                and self.clock_state == self._seen_clock and self.time == self._seen_time
-                and self.access.damaged == self._seen_access_damaged):
+        if (
+            not self.force
+            and self.index == self._seen_index
+            and self.store.generation == self._seen_generation
+            and self.clock_state == self._seen_clock
+            and self.time == self._seen_time
+            and self.access.damaged == self._seen_access_damaged
+            and self.access.is_set == self._seen_access_set
+        ):
             return
         self._seen_index = self.index
         self._seen_generation = self.store.generation
         self._seen_clock = self.clock_state
         self._seen_time = self.time
         self._seen_access_damaged = self.access.damaged
+        self._seen_access_set = self.access.is_set
         screen = self._screen()
         t = self.time if screen == _S_CODE else None
         key = (screen, self.index, self.store.generation, t)
@@ -256,16 +288,47 @@ class Screen:
                 ui.prerender(self._next_code)
         elif screen == _S_HOTP:
             self._account()
-            if (self._hotp is not None and self._hotp_index == self.index
-                    and self._hotp_generation == self.store.generation):
+            if (
+                self._hotp is not None
+                and self._hotp_index == self.index
+                and self._hotp_generation == self.store.generation
+            ):
                 ui.code(self._hotp, self._hotp_left, (self.hotp_ms + 999) // 1000)
             else:
                 self._hotp = None  # another account, or the store changed
                 ui.hotp()
+        elif screen == _S_HOTP_USB:
+            self._hotp = None
+            self._account()
+            ui.hotp(MSG_HOTP_USB)
         else:
             self._acct = None
             self._key = None  # no key held while no code is shown
             ui.message(_MESSAGES[screen])
+
+    def _notice(self, now):
+        """Show the "clock set back" notice; True while it stays."""
+        if self._notice_at is None:
+            self._notice_at = now
+            self._drawn = "notice"
+            self._acct = None
+            self._key = None
+            self.ui.message(
+                ("Clock set back", "by %d s." % self.clock_log.back, "Codes for later", "times may have", "been read.")
+            )
+            return True
+        if ticks_diff(now, self._notice_at) < getattr(self.board, "NOTICE_MS", NOTICE_MS):
+            return True
+        self._end_notice()
+        return False
+
+    def _end_notice(self):
+        self._notice_at = None
+        self.force = True
+        try:
+            self.clock_log.rewrite(self.clock_log.unread, 0)
+        except OSError:
+            self.clock_log.back = 0  # flash failing: shown once this boot at least
 
     def _retry_display(self):
         if self.hw.display is None:

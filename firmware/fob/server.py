@@ -20,10 +20,11 @@
 import json
 
 from fob import VERSION, frame, otp, proto
-from fob.access import Access, delay_ms, equal, hmac_sha256
+from fob.access import Access, delay_ms, equal, hmac_sha256, proof, seal_of, session_key
 from fob.args import MESSAGES, Reject, hexarg, integer, key_arg, text, tohex
 from fob.storage import StoreError
 from fob.ticks import ticks_diff, ticks_ms
+from fob.tokenid import token_id
 
 try:
     import gc
@@ -37,8 +38,10 @@ _MAX_ID = 0x7FFFFFFF
 # press and then call Server.touch_finish().
 PENDING = "pending"
 
-_NO_PASSWORD = "No access password is set."
+_NO_PASSWORD = "No access password is set."  # noqa: S105 - a sentence, not a password
 _ACCESS_DAMAGED = "The access record is damaged: erase the token with otpfob wipe --factory."
+_NO_SESSION = "No unlocked session is open: unlock again."
+_BAD_SEAL = "The request's MAC or counter is wrong: the session has ended."
 
 
 class _Deferred(Exception):
@@ -55,8 +58,9 @@ class _Items:
 
 
 class Server:
-    def __init__(self, store, clock, board="unknown", touch=None, button_held=None,
-                 access=None, ticks=ticks_ms, exposure=None):
+    def __init__(
+        self, store, clock, board="unknown", touch=None, button_held=None, access=None, ticks=ticks_ms, exposure=None
+    ):
         self.store = store
         self.clock = clock
         self.board = board
@@ -73,9 +77,14 @@ class Server:
         # server (tests, fuzzers) keeps it at the flash root.
         self.access = access if access is not None else Access(ticks=ticks)
         self.maintenance = False  # set by the app: Ctrl-C left on at boot
-        # Per-link state: unlocked, the pending challenge, a deferred reply.
+        # Per-link state: the unlocked session (its key and last counter),
+        # the pending challenge, a deferred reply.
         self.unlocked = False
+        self._session = None  # the session key while unlocked (docs/protocol.md "Sessions")
+        self._seq = 0  # the last counter "n" accepted in this session
+        self._sealed = False  # the request being handled carried a good MAC
         self._challenge = None
+        self._host_challenge = b""
         self.pending = None  # (id, label) of a code waiting for a press
         self._rid = None
         self._last = ticks()  # last request, for the idle re-lock
@@ -141,8 +150,13 @@ class Server:
         write(b"]}\n")
 
     def error(self, rid, code, msg=None, extra=None):
-        out = {"v": proto.VERSION, "id": rid, "ok": False, "err": code,
-               "msg": msg or MESSAGES.get(code, "Bad argument.")}
+        out = {
+            "v": proto.VERSION,
+            "id": rid,
+            "ok": False,
+            "err": code,
+            "msg": msg or MESSAGES.get(code, "Bad argument."),
+        }
         if extra:
             out.update(extra)
         return (proto.REPLY_TAG + json.dumps(out) + "\n").encode()
@@ -157,7 +171,10 @@ class Server:
         self.pending = None
 
     def lock(self):
+        """End the unlocked session (and any half-done unlock)."""
         self.unlocked = False
+        self._session = None
+        self._seq = 0
         self._challenge = None
 
     def tick(self):
@@ -212,7 +229,7 @@ class Server:
         # The reply: bytes (an error, or a short reply built whole), a
         # (rid, result) pair for send(), or None (deferred).
         self.tick()
-        self._last = self._ticks()
+        self._sealed = False
         rid = None
         try:
             if len(line) > proto.MAX_LINE:
@@ -229,8 +246,7 @@ class Server:
             if not isinstance(req, dict):
                 return self.error(None, proto.E_FRAME)
             rid = req.get("id")
-            if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool)
-                                    or rid < 0 or rid > _MAX_ID):
+            if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool) or rid < 0 or rid > _MAX_ID):
                 return self.error(None, proto.E_FRAME, "id must be an integer from 0 to %d." % _MAX_ID)
             v = req.get("v")
             if not isinstance(v, int) or isinstance(v, bool) or v != proto.VERSION:
@@ -240,8 +256,10 @@ class Server:
             if entry is None:
                 return self.error(rid, proto.E_OP)
             allowed, gated, handler = entry
+            if "mac" in req or "n" in req:
+                self._unseal(line, req)
             for k in req:
-                if k not in ("v", "id", "op") and k not in allowed:
+                if k not in ("v", "id", "op", "n", "mac") and k not in allowed:
                     return self.error(rid, proto.E_ARG, "Unknown argument for this operation.")
             if gated:
                 self._check_access(op, req)
@@ -262,12 +280,35 @@ class Server:
             return self.error(rid, proto.E_HW)
         return self.error(rid, proto.E_INTERNAL)
 
+    def _unseal(self, line, req):
+        """Check a sealed request (docs/protocol.md "Sessions"): its MAC under
+        the session key, and a counter above the last one.  Any fault ends
+        the session.  Only a good one counts as activity for the idle lock."""
+        if self._session is None:
+            raise Reject(proto.E_LOCKED, _NO_SESSION)
+        seal = seal_of(line)
+        n = req.get("n")
+        good = seal is not None and isinstance(n, int) and not isinstance(n, bool) and self._seq < n <= proto.MAX_SEQ
+        if good:
+            want = tohex(hmac_sha256(self._session, seal[0])[: proto.MAC_LEN]).encode()
+            good = equal(want, seal[1])
+        if not good:
+            self.lock()
+            raise Reject(proto.E_LOCKED, _BAD_SEAL)
+        self._seq = n
+        self._sealed = True
+        self._last = self._ticks()
+
     def _check_access(self, op, args=None):
         # Only called for gated ops (see _OPS).
-        if self.unlocked or not self.access.is_set:
+        if self._sealed or not self.access.is_set:
             return
         if op == proto.OP_WIPE and args is not None and args.get("factory") is True:
             return  # physical presence instead: see op_wipe
+        if self.unlocked:
+            # An unsealed request in a session: another program on the
+            # port.  End the session rather than guess who is who.
+            self.lock()
         raise Reject(proto.E_LOCKED)
 
     # ---- helpers ----------------------------------------------------------
@@ -275,10 +316,12 @@ class Server:
         if self.store.state != proto.STORE_OK:
             raise Reject(proto.E_STORE)
 
-    def _find(self, args, name="label"):
-        label = text(args, name, proto.MAX_LABEL)
+    def _find(self, args):
+        # An account is named by issuer and label together (protocol 2).
+        label = text(args, "label", proto.MAX_LABEL)
+        issuer = text(args, "issuer", proto.MAX_ISSUER, "", empty=True)
         self._readable()
-        i = self.store.find(label)
+        i = self.store.find(label, issuer)
         if i < 0:
             raise Reject(proto.E_NOT_FOUND)
         return i
@@ -286,8 +329,14 @@ class Server:
     def _describe(self, i):
         s = self.store
         p = s.params(i)
-        d = {"label": s.label(i), "issuer": s.issuer(i), "type": "hotp" if p.hotp else "totp",
-             "algorithm": p.algorithm, "digits": p.digits, "touch": p.touch}
+        d = {
+            "label": s.label(i),
+            "issuer": s.issuer(i),
+            "type": "hotp" if p.hotp else "totp",
+            "algorithm": p.algorithm,
+            "digits": p.digits,
+            "touch": p.touch,
+        }
         if p.hotp:
             d["counter"] = p.counter
         else:
@@ -302,15 +351,25 @@ class Server:
             gc.collect()
             mem = gc.mem_free()
         return {
-            "version": VERSION, "proto": proto.VERSION, "board": self.board,
-            "time": t, "clock": state, "clock_jump": getattr(self.clock, "jump_s", 0),
-            "free": mem, "accounts": self.store.count(),
-            "capacity": proto.MAX_ACCOUNTS, "store": self.store.state,
+            "version": VERSION,
+            "proto": proto.VERSION,
+            "board": self.board,
+            "time": t,
+            "clock": state,
+            "clock_jump": getattr(self.clock, "jump_s", 0),
+            # Clock moves (sets, jumps, stops) since the history was last read.
+            "clock_moves": self.clock.log.unread if self.clock.log is not None else 0,
+            "free": mem,
+            "accounts": self.store.count(),
+            "capacity": proto.MAX_ACCOUNTS,
+            "store": self.store.state,
             "access": self.access.is_set,
-            # May this link use the gated ops now?  (True when no password is set.)
-            "unlocked": self.unlocked or not self.access.is_set,
+            # May this request's sender use the gated ops now?  (A sealed
+            # request in an unlocked session; true when no password is set.)
+            "unlocked": self._sealed or not self.access.is_set,
             "maintenance": self.maintenance,
             "exposure": self.exposure,
+            "token_id": token_id(),
         }
 
     def op_list(self, args):
@@ -320,8 +379,7 @@ class Server:
         limit = integer(args, "limit", 1, proto.MAX_ACCOUNTS, proto.MAX_ACCOUNTS)
         # Written one account at a time (send): a page of 100 of the largest
         # accounts is about 9 KB of JSON on the Unix port, never one string.
-        return {"total": n, "start": start,
-                "accounts": _Items(range(start, min(n, start + limit)), self._describe)}
+        return {"total": n, "start": start, "accounts": _Items(range(start, min(n, start + limit)), self._describe)}
 
     def op_add(self, args):
         label = text(args, "label", proto.MAX_LABEL)
@@ -339,8 +397,7 @@ class Server:
         touch = args.get("touch", False)
         if not isinstance(touch, bool):
             raise Reject(proto.E_ARG, "touch must be true or false.")
-        index = self.store.add(label, issuer, key, alg, digits, period,
-                               kind == "hotp", counter, touch)
+        index = self.store.add(label, issuer, key, alg, digits, period, kind == "hotp", counter, touch)
         return {"index": index, "accounts": self.store.count()}
 
     def op_delete(self, args):
@@ -349,26 +406,31 @@ class Server:
         return {"accounts": self.store.count()}
 
     def op_rename(self, args):
-        i = self._find(args)
         new = text(args, "new", proto.MAX_LABEL)
         issuer = None
-        if "issuer" in args:
-            issuer = text(args, "issuer", proto.MAX_ISSUER, empty=True)
+        if "new_issuer" in args:
+            issuer = text(args, "new_issuer", proto.MAX_ISSUER, empty=True)
+        i = self._find(args)
         self.store.rename(i, new, issuer)
-        return {"label": new, "issuer": self.store.issuer(self.store.find(new))}
+        issuer = self.store.issuer(i) if issuer is None else issuer
+        return {"label": new, "issuer": issuer}
 
+    # The clock ops' code lives in fob/clockfine.py, loaded on first use
+    # (docs/protocol.md "Clock history and drift").
     def op_time_get(self, args):
-        state, t = self.clock.peek()
-        return {"time": t, "clock": state}
+        from fob import clockfine
+
+        return clockfine.time_get(self.clock, args)
 
     def op_time_set(self, args):
-        from fob.clock import MAX_TIME, MIN_TIME
+        from fob import clockfine
 
-        t = integer(args, "time", MIN_TIME, MAX_TIME)
-        _, before = self.clock.peek()
-        self.clock.set(t)
-        state, now = self.clock.now()
-        return {"time": now, "clock": state, "previous": before}
+        return clockfine.time_set(self.clock, args)
+
+    def op_time_log(self, args):
+        from fob import clockfine
+
+        return clockfine.time_log(self.clock, _Items)
 
     def op_code(self, args):
         i = self._find(args)
@@ -380,11 +442,36 @@ class Server:
                 raise Reject(proto.E_TOUCH, "Another code is waiting for a button press.")
             got = None if self.touch is None else self.touch(self.store.label(i))
             if got == PENDING:
-                self.pending = (self._rid, self.store.label(i))
+                self.pending = (self._rid, self.store.label(i), self.store.issuer(i))
                 raise _Deferred()
             if not got:
                 raise Reject(proto.E_TOUCH)
         return self._code(i)
+
+    def op_check(self, args):
+        # Is ``code`` the HOTP account's code at its stored counter?  The
+        # counter stays (a check uses up no code) and no code is sent.  A
+        # touch account is refused: without a press the answer would be an
+        # oracle for its next code.
+        want = args.get("code")
+        if not isinstance(want, str) or not proto.MIN_DIGITS <= len(want) <= proto.MAX_DIGITS or not want.isdigit():
+            raise Reject(proto.E_ARG, "code must be 6 to 10 digits.")
+        i = self._find(args)
+        p = self.store.params(i)
+        if not p.hotp or p.touch:
+            raise Reject(proto.E_ARG, "check is for HOTP accounts without touch; use code.")
+        if p.counter >= proto.MAX_COUNTER:
+            raise Reject(proto.E_ARG, "The HOTP counter is exhausted.")
+        got = otp.OtpKey(self.store.key(i), p.algorithm).hotp(p.counter, p.digits)
+        return {"match": equal(got.encode(), want.encode()), "counter": p.counter}
+
+    def op_cancel(self, args):
+        # The host stopped waiting (Ctrl-C): so does the token, and its
+        # screen leaves the "Press button" prompt (App._touch_step).  The
+        # waiting request gets no reply; this one says whether one waited.
+        waited = self.pending is not None
+        self.pending = None
+        return {"cancelled": waited}
 
     def touch_finish(self, pressed):
         """The deferred reply to the code waiting for a press (None if none).
@@ -394,13 +481,14 @@ class Server:
         """
         if self.pending is None:
             return None
-        rid, label = self.pending
+        rid, label, issuer = self.pending
         self.pending = None
         try:
             if not pressed:
                 raise Reject(proto.E_TOUCH)
-            self._check_access(proto.OP_CODE)
-            return self.reply(rid, self._code(self._find({"label": label})))
+            if self.access.is_set and not self.unlocked:
+                raise Reject(proto.E_LOCKED)  # the session ended while the press was awaited
+            return self.reply(rid, self._code(self._find({"label": label, "issuer": issuer})))
         except Exception as e:
             return self._failure(rid, e)
 
@@ -443,15 +531,28 @@ class Server:
             raise Reject(proto.E_STORE, _ACCESS_DAMAGED)
         if a.key is None:
             raise Reject(proto.E_ARG, _NO_PASSWORD)
-        if "response" not in args and "host_challenge" not in args:
-            # Step 1.  A new challenge replaces any earlier one.
+        if "response" not in args:
+            # Step 1.  A new challenge replaces any earlier one.  With the
+            # host's challenge the token proves first that it holds the key,
+            # so the host answers nothing to a token that does not.
+            host_challenge = b""
+            if "host_challenge" in args:
+                host_challenge = hexarg(args, "host_challenge", proto.MIN_HOST_CHALLENGE, proto.MAX_HOST_CHALLENGE)
             self._challenge = a.challenge()
-            return {"challenge": tohex(self._challenge), "salt": tohex(a.salt),
-                    "iterations": a.iterations, "retry_ms": a.retry_ms()}
+            self._host_challenge = host_challenge
+            out = {
+                "challenge": tohex(self._challenge),
+                "salt": tohex(a.salt),
+                "iterations": a.iterations,
+                "retry_ms": a.retry_ms(),
+            }
+            if host_challenge:
+                out["proof"] = tohex(proof(a.key, host_challenge, self._challenge))
+            return out
         # Step 2.
+        if "host_challenge" in args:
+            raise Reject(proto.E_ARG, "host_challenge belongs to the first unlock step.")
         response = hexarg(args, "response", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
-        host_challenge = hexarg(args, "host_challenge", proto.MIN_HOST_CHALLENGE,
-                                 proto.MAX_HOST_CHALLENGE)
         challenge = self._challenge
         if challenge is None:
             raise Reject(proto.E_AUTH, "No challenge is pending: ask for one first.")
@@ -465,8 +566,11 @@ class Server:
             # The whole delay, counted from the failure (a ms or so ago).
             raise Reject(proto.E_AUTH, extra={"retry_ms": delay_ms(a.failures)})
         a.succeeded()
+        self.lock()  # a new session replaces any earlier one
+        self._session = session_key(a.key, challenge, self._host_challenge)
         self.unlocked = True
-        return {"proof": tohex(hmac_sha256(a.key, host_challenge))}
+        self._last = self._ticks()
+        return {"unlocked": True}
 
     def op_lock(self, args):
         self.lock()
@@ -478,8 +582,9 @@ class Server:
         salt = hexarg(args, "salt", proto.MIN_SALT, proto.MAX_SALT)
         iterations = integer(args, "iterations", proto.MIN_ITERATIONS, proto.MAX_ITERATIONS)
         self.access.set(key, salt, iterations)
-        self.unlocked = True  # whoever set it knows it; "lock" ends this
-        self._challenge = None
+        # Locked now: the setter unlocks with the new key for a session of
+        # its own (no session key comes out of this exchange).
+        self.lock()
         return {"access": True}
 
     def op_access_clear(self, args):
@@ -496,15 +601,21 @@ class Server:
 _OPS = {
     proto.OP_INFO: ((), False, Server.op_info),
     proto.OP_LIST: (("start", "limit"), True, Server.op_list),
-    proto.OP_ADD: (("label", "issuer", "secret", "key", "algorithm", "digits", "period",
-                    "type", "counter", "touch"), True, Server.op_add),
-    proto.OP_DELETE: (("label",), True, Server.op_delete),
-    proto.OP_RENAME: (("label", "new", "issuer"), True, Server.op_rename),
-    proto.OP_TIME_GET: ((), False, Server.op_time_get),
-    proto.OP_TIME_SET: (("time",), True, Server.op_time_set),
-    proto.OP_CODE: (("label",), True, Server.op_code),
+    proto.OP_ADD: (
+        ("label", "issuer", "secret", "key", "algorithm", "digits", "period", "type", "counter", "touch"),
+        True,
+        Server.op_add,
+    ),
+    proto.OP_DELETE: (("label", "issuer"), True, Server.op_delete),
+    proto.OP_RENAME: (("label", "issuer", "new", "new_issuer"), True, Server.op_rename),
+    proto.OP_TIME_GET: (("edge",), False, Server.op_time_get),
+    proto.OP_TIME_SET: (("time", "edge_ms", "calibrate"), True, Server.op_time_set),
+    proto.OP_TIME_LOG: ((), False, Server.op_time_log),
+    proto.OP_CODE: (("label", "issuer"), True, Server.op_code),
+    proto.OP_CHECK: (("label", "issuer", "code"), True, Server.op_check),
+    proto.OP_CANCEL: ((), False, Server.op_cancel),
     proto.OP_WIPE: (("factory",), True, Server.op_wipe),
-    proto.OP_UNLOCK: (("response", "host_challenge"), False, Server.op_unlock),
+    proto.OP_UNLOCK: (("host_challenge", "response"), False, Server.op_unlock),
     proto.OP_LOCK: ((), False, Server.op_lock),
     proto.OP_ACCESS_SET: (("key", "salt", "iterations"), True, Server.op_access_set),
     proto.OP_ACCESS_CLEAR: ((), True, Server.op_access_clear),

@@ -35,9 +35,9 @@ MAGIC = b"OTPF"
 FORMAT = 1
 KIND_ACCOUNT = 1
 _HDR = "<4sBBH"
-_HDR_LEN = 8
+_HDR_LEN = struct.calcsize(_HDR)
 _ACC = "<BBBHII"  # flags, alg, digits, period, counter hi, counter lo
-_ACC_LEN = 13
+_ACC_LEN = struct.calcsize(_ACC)
 F_HOTP = 1
 F_TOUCH = 2
 # The largest account record (kind + length + body), and the buffer that
@@ -67,8 +67,13 @@ def encode_account(label, issuer, key, algorithm, digits, period, hotp, counter,
     ib = issuer.encode()
     flags = (F_HOTP if hotp else 0) | (F_TOUCH if touch else 0)
     head = struct.pack(
-        _ACC, flags, proto.ALGORITHMS.index(algorithm), digits, period,
-        (counter >> 32) & 0xFFFFFFFF, counter & 0xFFFFFFFF,
+        _ACC,
+        flags,
+        proto.ALGORITHMS.index(algorithm),
+        digits,
+        period,
+        (counter >> 32) & 0xFFFFFFFF,
+        counter & 0xFFFFFFFF,
     )
     return head + bytes((len(lb),)) + lb + bytes((len(ib),)) + ib + bytes((len(key),)) + bytes(key)
 
@@ -190,8 +195,8 @@ class Store:
         hdr = struct.pack(_HDR, MAGIC, FORMAT, 0, 0)
         n = len(hdr)
         self._buf[:n] = hdr
-        self._buf[n:n + 4] = struct.pack("<I", crc(hdr))
-        self._set(memoryview(self._buf)[:n + 4])
+        self._buf[n : n + 4] = struct.pack("<I", crc(hdr))
+        self._set(memoryview(self._buf)[: n + 4])
         self.state = proto.STORE_OK
 
     def _set(self, data):
@@ -249,7 +254,7 @@ class Store:
                 continue
             p = self._offs[j]
             n = mv[p + 1] | (mv[p + 2] << 8)
-            yield mv[p:p + 3 + n]  # its kind and length too, as stored
+            yield mv[p : p + 3 + n]  # its kind and length too, as stored
         if body is not None and replace < 0:
             yield struct.pack("<BH", KIND_ACCOUNT, len(body))
             yield body
@@ -288,27 +293,33 @@ class Store:
     def params(self, i):
         """The Params of account i."""
         flags, alg, digits, period, hi, lo = struct.unpack_from(_ACC, self._data, self._body(i))
-        return Params(proto.ALGORITHMS[alg], digits, period, bool(flags & F_HOTP),
-                      (hi << 32) | lo, bool(flags & F_TOUCH))
+        return Params(
+            proto.ALGORITHMS[alg], digits, period, bool(flags & F_HOTP), (hi << 32) | lo, bool(flags & F_TOUCH)
+        )
 
     def key(self, i):
         _, _, _, _, ks, ke = self._strings(i)
         return bytes(self._data[ks:ke])
 
-    def find(self, label):
+    def find(self, label, issuer=""):
+        """The index of the account named ``issuer``:``label``, or -1.
+
+        An account is named by its issuer and label together, as services
+        and the Key URI format name it: GitLab's and GitHub's
+        alice@example.com are two accounts."""
         lb = label.encode() if isinstance(label, str) else label
+        ib = issuer.encode() if isinstance(issuer, str) else issuer
         d = self._data
         for i in range(len(self._acc)):
-            ls, le, _, _, _, _ = self._strings(i)
-            if le - ls == len(lb) and bytes(d[ls:le]) == lb:
+            ls, le, is_, ie, _, _ = self._strings(i)
+            if le - ls == len(lb) and ie - is_ == len(ib) and bytes(d[ls:le]) == lb and bytes(d[is_:ie]) == ib:
                 return i
         return -1
 
     # ---- changing ---------------------------------------------------------
-    def add(self, label, issuer, key, algorithm="sha1", digits=6, period=30,
-            hotp=False, counter=0, touch=False):
+    def add(self, label, issuer, key, algorithm="sha1", digits=6, period=30, hotp=False, counter=0, touch=False):
         self._writable()
-        if self.find(label) >= 0:
+        if self.find(label, issuer) >= 0:
             raise StoreError(proto.E_EXISTS)
         if self.count() >= proto.MAX_ACCOUNTS:
             raise StoreError(proto.E_FULL)
@@ -326,12 +337,18 @@ class Store:
         body = encode_account(
             self.label(i) if label is None else label,
             self.issuer(i) if issuer is None else issuer,
-            self.key(i), p.algorithm, p.digits, p.period, p.hotp,
-            p.counter if counter is None else counter, p.touch)
+            self.key(i),
+            p.algorithm,
+            p.digits,
+            p.period,
+            p.hotp,
+            p.counter if counter is None else counter,
+            p.touch,
+        )
         self._commit(len(self._offs), replace=self._acc[i], body=body)
 
     def rename(self, i, label, issuer=None):
-        j = self.find(label)
+        j = self.find(label, self.issuer(i) if issuer is None else issuer)
         if j >= 0 and j != i:
             raise StoreError(proto.E_EXISTS)
         self._rewrite(i, label=label, issuer=issuer)

@@ -1,7 +1,7 @@
 # Millisecond ticks: MicroPython's time.ticks_* with a CPython fallback, so
 # the pure parts of the firmware (button, clock, app logic) run in tests.
 try:
-    from time import ticks_ms, ticks_diff, ticks_add, sleep_ms
+    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
 except ImportError:
     import time as _time
 

@@ -28,8 +28,10 @@ from fob import font
 try:
     from micropython import const
 except ImportError:  # CPython, for the tests
+
     def const(x):
         return x
+
 
 # The screens' texts (each line at most 16 characters).
 MSG_CLOCK_UNSET = ("Clock not set", "", "Set it with", "otpfob time", "--set")
@@ -320,7 +322,7 @@ class UI:
                 d.fill_rect(0, y, self._region, 24, 0)  # same account: the digits only
             if code == self._pre_code:
                 off = (y // 8) * self.w
-                d.buffer[off:off + 3 * self.w] = self._pre  # drawn ahead: a copy
+                d.buffer[off : off + 3 * self.w] = self._pre  # drawn ahead: a copy
             else:
                 self._digits_into(d, code, y)
             self._shown = code
@@ -357,13 +359,13 @@ class UI:
             d.blit(fbs[ord(code[i]) - 48], x, y)
             x += w + sp
 
-    def hotp(self):
+    def hotp(self, lines=MSG_HOTP):
         """The prepared HOTP account, no code shown: how to get one."""
         if self.failed:
             return
         self._shown = None
         self._header()
         first = 1 if self.small else 3
-        for i in range(len(MSG_HOTP)):
-            self._text(MSG_HOTP[i], (COLS - len(MSG_HOTP[i])) // 2, first + i)
+        for i in range(len(lines)):
+            self._text(lines[i], (COLS - len(lines[i])) // 2, first + i)
         self._show()

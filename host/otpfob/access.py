@@ -27,8 +27,15 @@ from fob import proto
 from .errors import InputError
 
 ITERATIONS = 200_000  # PBKDF2 rounds (host-side cost only; see docs/security.md)
+# What the host accepts from a token's unlock reply: never fewer rounds than
+# it sets itself (a fake token asking for 1,000 would make each offline guess
+# 200 times cheaper), nor so many that deriving stalls (100,000,000: ~30 s).
+MIN_ITERATIONS = ITERATIONS
+MAX_ITERATIONS = 10 * ITERATIONS
 SALT_LEN = 16
 HOST_CHALLENGE_LEN = 16
+_PROOF = b"otpfob-proof"
+_SESSION = b"otpfob-session"
 
 
 def derive_key(password: str, salt: bytes, iterations: int = ITERATIONS) -> bytes:
@@ -48,6 +55,37 @@ def mac(key: bytes, msg: bytes) -> bytes:
     return hmac.new(key, msg, hashlib.sha256).digest()
 
 
-def proof_ok(key: bytes, host_challenge: bytes, proof: bytes) -> bool:
-    """Does the token's proof show that it holds ``key``? (constant time)"""
-    return hmac.compare_digest(proof, mac(key, host_challenge))
+def proof_ok(key: bytes, host_challenge: bytes, challenge: bytes, proof: bytes) -> bool:
+    """Does the token's proof (sent before the host answers anything) show
+    that it holds ``key``? (constant time)"""
+    return hmac.compare_digest(proof, mac(key, _PROOF + host_challenge + challenge))
+
+
+def session_key(key: bytes, challenge: bytes, host_challenge: bytes) -> bytes:
+    """The key that seals every request of the session an unlock opens."""
+    return mac(key, _SESSION + challenge + host_challenge)
+
+
+class Seal:
+    """Seals an unlocked session's requests (docs/protocol.md "Sessions"):
+    a counter ``n`` that only goes up, and as the line's last member a MAC
+    of everything before it under the session key. Another program on the
+    port has neither, and the token ends the session at a wrong one."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._n = 0
+
+    def __repr__(self) -> str:
+        return f"Seal(n={self._n})"  # never the key
+
+    def next_counter(self) -> int:
+        self._n += 1
+        return self._n
+
+    def line(self, body: bytes) -> bytes:
+        """The request line for ``body`` (a JSON object holding ``n``), sealed."""
+        assert body.endswith(b"}")
+        head = body[:-1]
+        tag = hmac.new(self._key, head, hashlib.sha256).digest()[: proto.MAC_LEN]
+        return head + proto.MAC_MEMBER.encode() + tag.hex().encode() + b'"}\n'

@@ -22,24 +22,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fob import proto
 
 from .consecutive import TwoCodes, two_codes
-from .errors import CliError, InputError, OtpfobError, TokenError
-from .session import AccountInfo, Session
+from .errors import AwsError, InputError, OtpfobError, TokenError
+from .fleet import Target
+from .session import AccountInfo, Session, full_name
 from .uri import TOTP, Account, check_label, decode_secret
 
 DEFAULT_ISSUER = "AWS"
 _NAME = re.compile(r"^[\w+=,.@-]{1,226}$")  # IAM's pattern for user and device names
 _SERIAL = re.compile(r"^arn:[\w-]+:iam::(\d{12}):mfa/(?:.*/)?([\w+=,.@-]+)$")
-
-
-class AwsError(CliError):
-    """A failed AWS step, as one sentence."""
 
 
 def client(profile: str | None = None) -> Any:
@@ -51,7 +49,7 @@ def client(profile: str | None = None) -> Any:
     except ImportError:
         from .extras import install_command
 
-        raise CliError(f"The aws commands need boto3; add it with `{install_command('aws')}`.") from None
+        raise AwsError(f"The aws commands need boto3; add it with `{install_command('aws')}`.") from None
     # botocore logs whole response bodies at DEBUG, CreateVirtualMFADevice's
     # seed among them: keep its loggers above DEBUG whatever the root logger is set to.
     logging.getLogger("botocore").setLevel(max(logging.INFO, logging.getLogger("botocore").level))
@@ -91,11 +89,6 @@ def _call(what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
         raise AwsError(f"{what} failed: AWS sent an answer that could not be read.") from None
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise AwsError(f"{what} failed: {_describe(exc)}.") from None
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
 def check_name(name: str, what: str) -> str:
@@ -170,8 +163,17 @@ def enable_mfa(
     progress: Callable[[str], None] = lambda _s: None,
     on_first: Callable[[Any], None] | None = None,
     on_wait: Callable[[int], None] | None = None,
+    copies: Sequence[Target] = (),
+    on_loaded: Callable[[Account], None] | None = None,
 ) -> Enabled:
-    """Create a virtual MFA device for ``user_name``, put it on the token, enable it."""
+    """Create a virtual MFA device for ``user_name``, put it on the token, enable it.
+
+    ``copies``: more tokens that get the same seed (one MFA device is one
+    secret), each checked against pyotp; the two codes come from ``session``.
+    ``on_loaded(account)`` runs once every token holds the account and
+    before the device is enabled (to back the seed up); if it fails, all is
+    undone as for any other failure.
+    """
     check_name(user_name, "user name")
     device_name = check_name(device_name or user_name, "device name")
     if label is not None:
@@ -185,16 +187,26 @@ def enable_mfa(
     # Everything that can be checked before anything is created.
     info = session.handshake()
     if info.clock != proto.CLOCK_OK:
-        raise CliError(
+        raise AwsError(
             "The token's clock is not set or not trusted, so its codes would be refused; run `otpfob time --set` first."
         )
-    on_token = {a.label for a in session.list_accounts()}
+    on_token = {full_name(a.label, a.issuer) for a in session.list_accounts()}
     if len(on_token) >= info.capacity:
-        raise CliError(f"The token is full ({info.capacity} accounts); delete one first.")
+        raise AwsError(f"The token is full ({info.capacity} accounts); delete one first.")
+    on_copies = [{full_name(a.label, a.issuer) for a in t.session.list_accounts()} for t in copies]
+    for t, names in zip(copies, on_copies, strict=True):
+        t_info = t.session.handshake()
+        if t_info.clock != proto.CLOCK_OK:
+            raise AwsError(
+                f"The token on {t.port}'s clock is not set or not trusted, so its codes would be refused; run"
+                f" `otpfob time --set --port {t.port}` first."
+            )
+        if len(names) >= t_info.capacity:
+            raise AwsError(f"The token on {t.port} is full ({t_info.capacity} accounts); delete one first.")
     for serial in _user_devices(iam, user_name):
         m = _SERIAL.match(serial)
         if m and m.group(2) == device_name:
-            raise CliError(
+            raise AwsError(
                 f"The IAM user {user_name!r} already has the MFA device {serial} enabled; to resynchronise it run"
                 f" `otpfob aws resync --user-name {user_name}`."
             )
@@ -208,22 +220,38 @@ def enable_mfa(
         VirtualMFADeviceName=device_name,
     )["VirtualMFADevice"]
     serial = str(created.get("SerialNumber", ""))
-    added: str | None = None  # the token's label once the account is on it
+    added: Account | None = None  # the token's account once it is on it
+    copied: list[Target] = []  # the other tokens that hold it
     try:
         account_id, _ = serial_parts(serial)
         acct = Account(label=label or f"{device_name}@{account_id}", key=_seed_key(created), issuer=issuer)
         created = {}  # drop the reply that holds the seed
-        if acct.label in on_token:
-            raise CliError(
-                f"The token already has an account labelled {acct.label!r}; give another with --label or delete it first."
+        name = full_name(acct.label, acct.issuer)
+        if name in on_token:
+            raise AwsError(
+                f"The token already has an account named {name!r}; give another with --label or delete it first."
             )
+        for t, names in zip(copies, on_copies, strict=True):
+            if name in names:
+                raise AwsError(
+                    f"The token on {t.port} already has an account named {name!r}; give another with --label or"
+                    " delete it first."
+                )
         progress(f"Created the virtual MFA device {serial}.")
         session.add(acct)
-        added = acct.label
+        added = acct
         check = session.verify(acct)
         if not check.matches:
-            raise CliError("The token's code does not match the seed AWS sent.")
-        progress(f"Loaded it into the token as {acct.label!r} and checked its code.")
+            raise AwsError("The token's code does not match the seed AWS sent.")
+        progress(f"Loaded it into the token as {name!r} and checked its code.")
+        for t in copies:
+            t.session.add(acct)
+            copied.append(t)
+            if not t.session.verify(acct).matches:
+                raise AwsError(f"The token on {t.port}'s code does not match the seed AWS sent.")
+            progress(f"Loaded it into the token on {t.port} too and checked its code.")
+        if on_loaded is not None:
+            on_loaded(acct)
         info_now = AccountInfo(acct.label, acct.issuer, TOTP, acct.algorithm, acct.digits, acct.period)
         codes = two_codes(session, info_now, on_first=on_first, on_wait=on_wait)
         _call(
@@ -235,11 +263,18 @@ def enable_mfa(
             AuthenticationCode2=codes.second.code,
         )
     except BaseException as exc:
-        raise _undo(exc, session, iam, serial, added) from None
+        raise _undo(exc, session, iam, serial, added, copied) from None
     return Enabled(serial=serial, label=acct.label, codes=codes)
 
 
-def _undo(exc: BaseException, session: Session, iam: Any, serial: str, label: str | None) -> BaseException:
+def _undo(
+    exc: BaseException,
+    session: Session,
+    iam: Any,
+    serial: str,
+    added: Account | None,
+    copied: Sequence[Target] = (),
+) -> BaseException:
     """Remove what enable_mfa made; the error to raise, saying what is left."""
     if isinstance(exc, OtpfobError):
         why = exc.message.rstrip(".")
@@ -248,11 +283,20 @@ def _undo(exc: BaseException, session: Session, iam: Any, serial: str, label: st
     else:
         why = f"Failed unexpectedly ({type(exc).__name__})"
     left = []
-    if label is not None:
+    if added is not None:
+        name = full_name(added.label, added.issuer)
         try:
-            session.delete(label)
+            session.delete(added.label, added.issuer)
         except Exception:
-            left.append(f"the token holds {label!r} (delete it with `otpfob delete {label}`)")
+            left.append(f"the token holds {name!r} (delete it with `otpfob delete {shlex.quote(name)}`)")
+        for t in copied:
+            try:
+                t.session.delete(added.label, added.issuer)
+            except Exception:
+                left.append(
+                    f"the token on {t.port} holds {name!r} (delete it with"
+                    f" `otpfob delete {shlex.quote(name)} --port {shlex.quote(t.port)}`)"
+                )
     try:
         iam.delete_virtual_mfa_device(SerialNumber=serial)
     except Exception:
@@ -274,12 +318,18 @@ def resync(
     *,
     serial: str | None = None,
     label: str | None = None,
+    issuer: str | None = None,
     on_first: Callable[[Any], None] | None = None,
     on_wait: Callable[[int], None] | None = None,
 ) -> tuple[str, TwoCodes]:
-    """ResyncMFADevice with two consecutive codes from the token; (serial, codes)."""
+    """ResyncMFADevice with two consecutive codes from the token; (serial, codes).
+
+    The token's account is the one labelled ``label`` (default: DEVICE@ACCOUNT
+    from the serial), with ``issuer`` if given; when two issuers hold that
+    label, ``issuer`` must say which."""
     check_name(user_name, "user name")
-    accounts = {a.label: a for a in session.list_accounts()}
+    on_token = session.list_accounts()
+    accounts = {a.label: a for a in on_token}
     if serial is not None and not _SERIAL.match(serial):
         raise InputError(
             "--serial-number must be a virtual MFA device's ARN, like arn:aws:iam::123456789012:mfa/alice."
@@ -287,7 +337,7 @@ def resync(
     if serial is None:
         virtual = [s for s in _user_devices(iam, user_name) if _SERIAL.match(s)]
         if not virtual:
-            raise CliError(f"The IAM user {user_name!r} has no virtual MFA device to resynchronise.")
+            raise AwsError(f"The IAM user {user_name!r} has no virtual MFA device to resynchronise.")
         # The device whose DEVICE@ACCOUNT is the token's account (--label, or any on the token).
         wanted = {label} if label is not None else set(accounts)
         matching = [s for s in virtual if label_for(s) in wanted]
@@ -298,12 +348,17 @@ def resync(
                 f"The IAM user {user_name!r} has {len(virtual)} virtual MFA devices; name one with --serial-number."
             )
     label = label or label_for(serial)
-    if label not in accounts:
+    found = [a for a in on_token if a.label == label and issuer in (None, a.issuer)]
+    if not found:
         raise TokenError(
             proto.E_NOT_FOUND,
-            f"There is no account labelled {label!r} on the token; name the token's account with --label.",
+            f"There is no account named {full_name(label, issuer or '')!r} on the token; name the token's"
+            " account with --label (and --issuer).",
         )
-    codes = two_codes(session, accounts[label], on_first=on_first, on_wait=on_wait)
+    if len(found) > 1:
+        names = ", ".join(repr(full_name(a.label, a.issuer)) for a in found)
+        raise InputError(f"Several accounts on the token are labelled {label!r} ({names}); name one with --issuer.")
+    codes = two_codes(session, found[0], on_first=on_first, on_wait=on_wait)
     _call(
         "Resynchronising the MFA device",
         iam.resync_mfa_device,

@@ -62,6 +62,7 @@ class Check:
     skew_seconds: int | None = None  # token time minus host time (TOTP only)
     host_window: bool = False  # accepted by a server using the host clock within +-1 step
     counter: int | None = None  # the HOTP counter the code was checked at
+    counter_used: bool = True  # HOTP: that counter was used up (a `code`), not only compared (a `check`)
 
 
 def check_totp(acct: Account, code: str, token_time: int, host_time: int) -> Check:

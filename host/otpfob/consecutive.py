@@ -63,7 +63,7 @@ def two_codes(
     def ask() -> Code:
         if account.touch and on_touch is not None:
             on_touch()
-        return session.code(account.label, touch=account.touch)
+        return session.code(account.label, account.issuer, touch=account.touch)
 
     first = ask()
     if on_first is not None:

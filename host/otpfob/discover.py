@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 import platformdirs
 from serial.tools import list_ports
 
-from .errors import NoTokenFoundError, SeveralTokensError
+from .errors import NoTokenFoundError, SeveralTokensError, TransportError
 
 # (vid, pid or None for "any pid of this vendor", what it is)
 KNOWN_USB: tuple[tuple[int, int | None, str], ...] = (
@@ -112,10 +113,31 @@ def runtime_dir() -> Path:
     return base if base.parent.is_dir() else private  # no /run/user/UID (containers, some CI)
 
 
+def private_folder(folder: Path) -> Path:
+    """``folder`` if only this user can use it (a real folder, ours, mode
+    0700 or stricter), else TransportError in one sentence: an announcement
+    planted in a shared folder could point otpfob, and the secrets it sends,
+    at another program's pty."""
+    if os.name != "posix":
+        return folder
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        return folder
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise TransportError(
+            f"The folder {folder}, where `otpfob sim` announces its port, is not private to you (owned by another"
+            " user, open to others or not a folder); remove it, or set OTPFOB_RUNTIME_DIR to a folder only you"
+            " can use (mode 0700)."
+        )
+    return folder
+
+
 def advertise(port: str, board: str = "sim") -> Path:
     """Announce a running emulated token's port; returns the file to `withdraw`."""
     folder = runtime_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / f"sim-{os.getpid()}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"port": port, "pid": os.getpid(), "board": board}))
@@ -144,8 +166,8 @@ def running_sims() -> list[Candidate]:
     """The emulated tokens announced by running `otpfob sim` processes.
 
     An announcement whose process is gone (killed before it could clean up)
-    is removed here."""
-    folder = runtime_dir()
+    is removed here. A folder others could write to is refused."""
+    folder = private_folder(runtime_dir())
     found = []
     for path in sorted(folder.glob("sim-*.json")) if folder.is_dir() else []:
         try:

@@ -28,7 +28,16 @@ class OtpfobError(Exception):
 
 
 class CliError(OtpfobError):
-    """A problem the command line reports and exits non-zero on (ykman's CliFail)."""
+    """A problem the command line reports and exits non-zero on (ykman's CliFail).
+    Raised by the CLI package only; library modules raise the neutral errors below."""
+
+
+class DeployError(OtpfobError):
+    """A deploy refused or failed (`otpfob.deploy`): the board, the build or the copy."""
+
+
+class AwsError(OtpfobError):
+    """A failed AWS IAM step (`otpfob.aws`), or boto3 missing."""
 
 
 class InputError(OtpfobError):

@@ -2,8 +2,8 @@
 
 `plan()` decides, before anything is sent, which entries go on the token,
 which replace an account already there (``force``) and which are skipped and
-why (the token cannot hold it, a label already on the token or twice in the
-input, no room left). `load()` then adds and checks one account at a time:
+why (the token cannot hold it, an account of the same issuer and label
+already on the token or twice in the input, no room left). `load()` then adds and checks one account at a time:
 each is either on the token and checked against pyotp (or the RFC), or not
 on it at all, and a failure stops the batch with `BatchError`, which names
 the accounts that are on the token and those that are not. A replacement is
@@ -22,21 +22,24 @@ from fob import proto
 from .codes import Check
 from .errors import OtpfobError, TokenError
 from .migration import Entry
-from .session import AccountInfo, Session
+from .session import AccountInfo, Session, full_name
 from .uri import TOTP, Account
 
 
 @dataclass
 class Plan:
     load: list[Account] = field(default_factory=list)  # in input order
-    replace: set[str] = field(default_factory=set)  # labels in `load` that replace an account on the token
+    # `issuer:label` names in `load` that replace an account on the token
+    replace: set[str] = field(default_factory=set)
     skipped: list[tuple[Entry, str]] = field(default_factory=list)  # entry, why
 
 
 def plan(entries: list[Entry], on_token: list[AccountInfo], *, force: bool, capacity: int) -> Plan:
     """What to do with ``entries`` given what the token holds."""
     out = Plan()
-    there = {a.label for a in on_token}
+    # An account is named by its issuer and label together: GitHub's and
+    # Dropbox's alice@example.com are two accounts.
+    there = {full_name(a.label, a.issuer) for a in on_token}
     seen: set[str] = set()
     room = capacity - len(on_token)
     for entry in entries:
@@ -44,20 +47,23 @@ def plan(entries: list[Entry], on_token: list[AccountInfo], *, force: bool, capa
         if acct is None:
             out.skipped.append((entry, entry.problem))
             continue
-        if acct.label in seen:
-            out.skipped.append((entry, "another account in the input has the same label"))
+        name = full_name(acct.label, acct.issuer)
+        if name in seen:
+            out.skipped.append((entry, "another account in the input has the same issuer and label"))
             continue
-        seen.add(acct.label)
-        if acct.label in there:
+        seen.add(name)
+        if name in there:
             if not force:
-                out.skipped.append((entry, "an account with this label is on the token already (--force replaces it)"))
+                out.skipped.append(
+                    (entry, "an account with this issuer and label is on the token already (--force replaces it)")
+                )
                 continue
             if room < 1:  # the new one is added beside the old one while it is checked
                 out.skipped.append(
                     (entry, "the token is full, and a replacement needs one free place while it is checked")
                 )
                 continue
-            out.replace.add(acct.label)
+            out.replace.add(name)
         else:
             if room < 1:
                 out.skipped.append((entry, f"the token is full ({capacity} accounts)"))
@@ -76,8 +82,12 @@ class BatchError(OtpfobError):
         self.not_loaded = not_loaded
 
 
-def _names(labels: list[str]) -> str:
-    return ", ".join(repr(x) for x in labels) if labels else "none"
+def _names(names: list[str]) -> str:
+    return ", ".join(repr(x) for x in names) if names else "none"
+
+
+def _name(acct: Account) -> str:
+    return full_name(acct.label, acct.issuer)
 
 
 def load(
@@ -100,14 +110,14 @@ def load(
     done: list[Account] = []
     for n, acct in enumerate(todo.load):
         try:
-            check = _load_one(session, acct, replacing=acct.label in todo.replace)
+            check = _load_one(session, acct, replacing=_name(acct) in todo.replace)
         except (OtpfobError, KeyboardInterrupt) as exc:
             why = exc.message.rstrip(".") if isinstance(exc, OtpfobError) else "interrupted"
-            rest = [a.label for a in todo.load[n:]]
+            rest = [_name(a) for a in todo.load[n:]]
             raise BatchError(
-                f"Loading stopped at {acct.label!r} ({why}); on the token now:"
-                f" {_names([a.label for a in done])}; not loaded: {_names(rest)}.",
-                [a.label for a in done],
+                f"Loading stopped at {_name(acct)!r} ({why}); on the token now:"
+                f" {_names([_name(a) for a in done])}; not loaded: {_names(rest)}.",
+                [_name(a) for a in done],
                 rest,
             ) from None
         done.append(acct)
@@ -128,19 +138,25 @@ def _load_one(session: Session, acct: Account, *, replacing: bool) -> Check:
         if not check.matches:
             raise OtpfobError("the token's code does not match the secret, so it was removed again")
         if replacing:
-            session.delete(acct.label)
-    except BaseException:
+            session.delete(acct.label, acct.issuer)
+    except BaseException as exc:
         try:
-            session.delete(target.label)
-        except Exception:  # the link is gone: the caller's error says what is known
-            pass
+            session.delete(target.label, target.issuer)
+        except Exception:  # the link is gone (a cut, an unplug): say what may be left
+            if not replacing:
+                raise
+            why = exc.message.rstrip(".") if isinstance(exc, OtpfobError) else "interrupted"
+            raise OtpfobError(
+                f"{why}; its unchecked new copy may be left on the token as {_name(target)!r} beside the old"
+                f" one: once the token answers, delete it with `otpfob delete {target.label}`"
+            ) from None
         raise
     if replacing:
         try:
-            session.rename(target.label, acct.label)
+            session.rename(target.label, acct.label, issuer=acct.issuer)
         except OtpfobError:
             raise OtpfobError(
-                f"the new account is on the token as {target.label!r} and the old one is gone; rename it with"
-                f" `otpfob rename {target.label} {acct.label}`"
+                f"the new account is on the token as {_name(target)!r} and the old one is gone; rename it with"
+                f" `otpfob rename {_name(target)} {acct.label}`"
             ) from None
     return check

@@ -51,6 +51,20 @@ def check() -> None:
     _backend()
 
 
+def describe() -> tuple[str, str | None]:
+    """The keyring backend's name (``keyrings.alt.file.PlaintextKeyring``) and,
+    when it keeps what it stores unencrypted, where (its file, or "a file")."""
+    backend = _backend()
+    cls = type(backend)
+    name = f"{cls.__module__}.{cls.__name__}"
+    # keyrings.alt's file backends: PlaintextKeyring (base64, not encryption)
+    # and the other "alt" stores; EncryptedKeyring asks for its own password.
+    plain = "plaintext" in name.lower() or (name.startswith("keyrings.alt") and "encrypted" not in name.lower())
+    if not plain:
+        return name, None
+    return name, str(getattr(backend, "file_path", "") or "a file")
+
+
 def _refused(exc: Exception) -> KeystoreError:
     return KeystoreError(
         f"The keyring refused the request ({type(exc).__name__}); unlock your keyring, or give the password"

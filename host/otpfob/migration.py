@@ -47,6 +47,11 @@ _TYPES = {
     MigrationPayload.OTP_TYPE_TOTP: TOTP,
 }
 MAX_ENTRIES = 1000  # far beyond any export; bounds what a hostile file can make us list
+# A small hostile file can claim any number of parts (2**31 - 1 made us build
+# a list of every missing one): no export is split over more than this ...
+MAX_PARTS = 1000
+# ... nor needs more input than this, all files together (a QR image is a few KB).
+MAX_INPUT = 16 * 1024 * 1024
 
 
 @dataclass
@@ -144,13 +149,13 @@ def _entry(p: MigrationPayload.OtpParameters) -> Entry:
             digits=digits,
             counter=p.counter if kind == HOTP else 0,
         )
-        entry.problem = _fits(acct)
+        entry.problem = why_not_loadable(acct)
         if not entry.problem:
             entry.account = acct
     return entry
 
 
-def _fits(acct: Account) -> str:
+def why_not_loadable(acct: Account) -> str:
     """Why the token cannot hold ``acct`` as it is, or ""."""
     try:
         acct.check()
@@ -183,7 +188,7 @@ def _from_account_uri(text: str, line: int) -> Entry:
     except InputError as exc:
         raise _at(line, exc) from None
     entry = Entry(acct.label, acct.issuer, acct.type, acct.algorithm, acct.digits)
-    entry.problem = _fits(acct)
+    entry.problem = why_not_loadable(acct)
     if not entry.problem:
         entry.account = acct
     return entry
@@ -228,10 +233,19 @@ def read_text(text: str) -> list[Entry]:
     Blank lines and lines starting with # are skipped. The parts of a
     split export must all be there (a missing part is an error).
     """
+    if len(text) > MAX_INPUT:
+        raise _too_much()
     parts: list[_Part] = []
     entries: list[Entry] = []
     _scan(text, parts, entries)
     return _finish(parts, entries)
+
+
+def _too_much() -> InputError:
+    return InputError(
+        f"The input is larger than {MAX_INPUT // (1024 * 1024)} MB, far more than any export or list of URIs;"
+        " give only the export's QR codes or text."
+    )
 
 
 def _part(uri: str, line: int) -> _Part:
@@ -240,6 +254,8 @@ def _part(uri: str, line: int) -> _Part:
     except InputError as exc:
         raise _at(line, exc) from None
     size = max(payload.batch_size, 1)
+    if size > MAX_PARTS:
+        raise _at(line, _bad_export(f"says it has {size:,} parts, and an export has at most {MAX_PARTS:,}"))
     if not 0 <= payload.batch_index < size:
         raise _bad_export(f"says it is part {payload.batch_index + 1} of {size}")
     return _Part(payload.batch_id, payload.batch_index, size, [_entry(p) for p in payload.otp_parameters])
@@ -263,6 +279,10 @@ def _join(parts: list[_Part]) -> list[Entry]:
     for have in exports.values():
         size = next(iter(have.values())).size
         missing = [i + 1 for i in range(size) if i not in have]
+        if len(missing) > 10:
+            raise InputError(
+                f"The export is split over {size} QR codes and {len(missing)} of them are missing; give all of them."
+            )
         if missing:
             names = ", ".join(str(i) for i in missing)
             raise InputError(
@@ -285,6 +305,8 @@ def _same(a: _Part, b: _Part) -> bool:
 def read_sources(blobs: list[bytes]) -> list[Entry]:
     """Entries from files: each a QR image (PNG, JPEG, ...) or text. The parts
     of a split export may come in separate files, in any order."""
+    if sum(len(b) for b in blobs) > MAX_INPUT:
+        raise _too_much()
     parts: list[_Part] = []
     entries: list[Entry] = []
     for data in blobs:

@@ -8,11 +8,22 @@ something else answering on the port, could still send them: a C1 CSI
 override (U+202E) reorders the rest of the line. Every character Python
 does not call printable (controls, format characters such as the bidi
 marks, line separators, surrogates, private-use and unassigned code points,
-and space separators other than the plain space) is shown as its escape,
+and space separators other than the plain space), and every character the
+name rule refuses (fob.proto: the Default_Ignorable ones Python calls
+printable, such as variation selectors) is shown as its escape,
 `\\u202e`, so it is visible and cannot act on the terminal.
 """
 
 from __future__ import annotations
+
+from fob import proto
+
+
+def _visible(ch: str) -> bool:
+    # Printable to Python, and not a character the name rule refuses: the
+    # Default_Ignorable ones Python calls printable (variation selectors,
+    # Hangul fillers) draw nothing either.
+    return ch.isprintable() and proto.refused_char(ch) is None
 
 
 def shown(name: str) -> str:
@@ -21,11 +32,11 @@ def shown(name: str) -> str:
     Printable names ("Bänk", "東京") come back unchanged. A backslash
     already in a name is left as it is (``DOMAIN\\user``), so a name can
     spell an escape; the escapes are for safety, not for a round trip."""
-    if name.isprintable():
+    if name.isprintable() and proto.refused_char(name) is None:
         return name
     out = []
     for ch in name:
-        if ch.isprintable():
+        if _visible(ch):
             out.append(ch)
         elif ord(ch) <= 0xFF:
             out.append(f"\\x{ord(ch):02x}")

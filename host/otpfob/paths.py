@@ -17,7 +17,9 @@ in a checkout, and the code that needs it says so when it is missing.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -39,9 +41,58 @@ def board_file(board: str) -> Path:
     return BOARDS / f"{board}.py"
 
 
+def read_board(path: Path) -> dict[str, Any]:
+    """A board file's upper-case names. Board files are data only: their
+    values are read as literals, nothing in them is run."""
+    out: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name.isupper():
+                try:
+                    out[name] = ast.literal_eval(node.value)
+                except ValueError:
+                    raise ValueError(f"{path.name}: {name} is not a plain value (board files are data only)") from None
+    return out
+
+
+def board_data(board: str) -> dict[str, Any]:
+    """The names in ``board``'s board file (empty when there is none)."""
+    path = board_file(board)
+    return read_board(path) if path.is_file() else {}
+
+
+def hardware_boards() -> dict[str, dict[str, Any]]:
+    """The boards deploy puts otpfob on, by name: the board files that name
+    the `MPY_ARCH` to compile for (the emulated token's `sim` does not)."""
+    found = {p.stem: read_board(p) for p in sorted(BOARDS.glob("*.py"))}
+    return {name: data for name, data in found.items() if "MPY_ARCH" in data}
+
+
+def shipped(path: Path) -> bool:
+    """Whether the installed otpfob's own file list (its wheel's RECORD)
+    names ``path``: then a missing ``path`` was removed after installation."""
+    from importlib import metadata
+
+    try:
+        files = metadata.files(APP) or []
+    except metadata.PackageNotFoundError:
+        return False
+    want = path.resolve()
+    return any(Path(str(f.locate())).resolve() == want for f in files)
+
+
 def is_checkout() -> bool:
     """Runs from a source checkout (editable install), not from a wheel."""
     return ROOT == REPO
+
+
+def doc(name: str) -> str:
+    """Where a reader finds docs/NAME: its path in a checkout; an installed
+    otpfob carries no docs, so then the repository's file is named."""
+    if is_checkout():
+        return str(DOCS / name)
+    return f"docs/{name} in otpfob's source repository"
 
 
 def data_dir() -> Path:

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .errors import InputError
 
@@ -54,15 +54,24 @@ def _open(data: bytes) -> Image.Image:
         if img.width * img.height > MAX_PIXELS:
             raise InputError("The image is too large to search for a QR code; crop it to the QR code.")
         img.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise InputError("The file is not an image this tool can read; give a PNG or JPEG file.") from None
-    # zxing-cpp reads luminance; flatten transparency onto white first (a
-    # transparent PNG's dark modules would otherwise sit on black).
-    if img.mode in ("RGBA", "LA", "P"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    return img.convert("L")
+        # zxing-cpp reads luminance; flatten transparency onto white first (a
+        # transparent PNG's dark modules would otherwise sit on black).
+        if img.mode in ("RGBA", "LA", "P"):
+            rgba = img.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(background, rgba)
+        return img.convert("L")
+    except InputError:
+        raise
+    except Exception:
+        # A damaged file makes Pillow raise almost anything (OSError,
+        # SyntaxError from a broken PNG chunk, struct.error, EOFError, ...):
+        # every one of them is the same fact for the user.
+        raise _unreadable() from None
+
+
+def _unreadable() -> InputError:
+    return InputError("The file is not an image this tool can read; give a PNG or JPEG file.")
 
 
 def read_qr(data: bytes) -> QrText:
@@ -72,7 +81,10 @@ def read_qr(data: bytes) -> QrText:
     that is neither an otpauth:// account nor an otpauth-migration:// export.
     """
     img = _open(data)
-    found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    try:
+        found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    except Exception:  # the decoder's own failure on a strange picture: the same fact
+        raise _unreadable() from None
     if not found:
         raise InputError(
             "No QR code was found in the image; give a sharper picture or a screenshot where the QR code is whole."

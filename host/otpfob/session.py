@@ -19,9 +19,11 @@ from typing import Any, Protocol
 from fob import proto
 
 from . import access
-from .codes import Check, check_code
+from .codes import Check, check_code, reference_hotp
 from .errors import TokenError, TransportError
-from .uri import TOTP, Account
+from .floors import IterationFloors
+from .names import shown
+from .uri import HOTP, TOTP, Account
 
 CODE_TIMEOUT = 3.0
 TOUCH_TIMEOUT = 20.0  # a touch account waits for a press (the firmware gives up after 15 s)
@@ -53,6 +55,7 @@ class Info:
     unlocked: bool = True  # this link may use the gated ops now (True when no password is set)
     maintenance: bool = False  # powered on with the button held (Ctrl-C on)
     exposure: str | None = None  # who can read the board's flash (its board file's EXPOSURE)
+    token_id: str | None = None  # a short id that tells two tokens apart (fob/tokenid.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,12 +95,22 @@ class Code:
     counter: int | None  # the counter it was computed from (HOTP)
 
 
+def full_name(label: str, issuer: str = "") -> str:
+    """An account's name as services and ykman write it: `issuer:label`, or
+    the label alone. The token names an account by both (protocol 2)."""
+    return f"{issuer}:{label}" if issuer else label
+
+
+def _named(label: str, issuer: str = "") -> str:
+    return f"named {full_name(label, issuer)!r}"
+
+
 def _sentence(code: str, msg: str, context: str = "") -> str:
     """A user-facing sentence for an error reply; the token's own msg is a fallback."""
     about = f" {context}" if context else ""
     known = {
         proto.E_NOT_FOUND: f"There is no account{about} on the token; see `otpfob list`.",
-        proto.E_EXISTS: f"The token already has an account{about}; choose another --label or delete it first.",
+        proto.E_EXISTS: f"The token already has an account{about}; choose another name or delete it first.",
         proto.E_FULL: f"The token is full ({proto.MAX_ACCOUNTS} accounts); delete one first.",
         proto.E_CLOCK: "The token's clock is not set or not trusted; set it with `otpfob time --set`.",
         proto.E_STORE: "The token's account store is damaged; run `otpfob wipe` and provision the accounts again.",
@@ -113,15 +126,26 @@ def _sentence(code: str, msg: str, context: str = "") -> str:
     if code in known:
         return known[code]
     text = (msg or code or "unknown error").strip().rstrip(".")
-    return f"The token refused the request: {text}."
+    return f"The token refused the request: {shown(text)}."
 
 
 class Session:
     """A conversation with one token. Create with a transport; close when done."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        min_iterations: int = access.MIN_ITERATIONS,
+        floors: IterationFloors | None = None,
+    ) -> None:
         self.transport = transport
         self._info: Info | None = None
+        # The fewest PBKDF2 rounds an unlock accepts from a token; `floors`
+        # remembers per token the most it offered before (the CLI keeps them
+        # on disk). Tests that set cheap passwords lower min_iterations.
+        self.min_iterations = min_iterations
+        self.floors = floors
 
     def close(self) -> None:
         self.transport.close()
@@ -138,17 +162,38 @@ class Session:
         self, op: str, args: dict[str, Any] | None = None, *, context: str = "", timeout: float | None = None
     ) -> dict[str, Any]:
         reply = self.transport.call(op, args, timeout=timeout)
-        if reply.get("v") != proto.VERSION:
+        theirs = reply.get("v")
+        if theirs != proto.VERSION:
+            port = self.transport.port
+            if isinstance(theirs, int) and not isinstance(theirs, bool) and theirs < proto.VERSION:
+                raise TransportError(
+                    f"The token on {port} runs older otpfob firmware (protocol {theirs}, this otpfob needs"
+                    f" {proto.VERSION}); update it with `otpfob deploy`, which keeps its accounts.",
+                    port,
+                )
             raise TransportError(
-                f"The token on {self.transport.port} speaks protocol version {reply.get('v')!r} and this otpfob "
-                f"speaks {proto.VERSION}; update one of them (`otpfob deploy` updates the token).",
-                self.transport.port,
+                f"The token on {port} speaks protocol version {theirs!r}, newer than this otpfob's"
+                f" {proto.VERSION}; update otpfob.",
+                port,
             )
         if not reply.get("ok"):
             code = str(reply.get("err", ""))
             extra = {k: v for k, v in reply.items() if k not in ("v", "id", "ok", "err", "msg")}
+            if code == proto.E_LOCKED and self.sealed:
+                self._set_seal(None)
+                raise TokenError(
+                    code,
+                    "The token ended this command's unlocked session (60 s without a request, a request"
+                    " from another program on its port, or a restart); run the command again.",
+                    **extra,
+                )
             raise TokenError(code, _sentence(code, str(reply.get("msg", "")), context), **extra)
         return reply
+
+    def request(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
+        """One op's reply, errors raised as `TokenError`: for library modules
+        that own an op's meaning (`otpfob.clocksync`)."""
+        return self._call(op, args, timeout=timeout)
 
     def handshake(self) -> Info:
         """Make sure otpfob firmware answers (before anything secret is sent)."""
@@ -179,25 +224,27 @@ class Session:
             "unlocked",
             "maintenance",
             "exposure",
+            "token_id",
         )
         t = r.get("time")
         password_set = bool(r.get("access", False))
         self._info = Info(
-            version=str(r.get("version", "?")),
-            board=str(r.get("board", "?")),
-            clock=str(r.get("clock", "?")),
+            version=shown(str(r.get("version", "?"))),
+            board=shown(str(r.get("board", "?"))),
+            clock=shown(str(r.get("clock", "?"))),
             accounts=int(r.get("accounts", 0)),
             free=r.get("free"),
             protocol=int(r.get("proto", r.get("v", proto.VERSION))),
             time=int(t) if isinstance(t, int) else None,
             clock_jump=int(r.get("clock_jump") or 0),
             capacity=int(r.get("capacity", proto.MAX_ACCOUNTS)),
-            store=str(r.get("store", proto.STORE_OK)),
+            store=shown(str(r.get("store", proto.STORE_OK))),
             access=password_set,
             unlocked=bool(r.get("unlocked", not password_set)),
             maintenance=bool(r.get("maintenance", False)),
-            exposure=str(r["exposure"]) if r.get("exposure") is not None else None,
-            extra={k: v for k, v in r.items() if k not in known},
+            exposure=shown(str(r["exposure"])) if r.get("exposure") is not None else None,
+            token_id=shown(str(r["token_id"])) if r.get("token_id") is not None else None,
+            extra={shown(k): _escaped(v) for k, v in r.items() if k not in known},
         )
         return self._info
 
@@ -218,7 +265,7 @@ class Session:
             args["counter"] = acct.counter
         else:
             args["period"] = acct.period
-        self._call(proto.OP_ADD, args, context=f"labelled {acct.label!r}")
+        self._call(proto.OP_ADD, args, context=_named(acct.label, acct.issuer))
 
     def list_accounts(self) -> list[AccountInfo]:
         # Paged, so a full token (100 accounts) never needs one huge reply line.
@@ -235,8 +282,8 @@ class Session:
                 AccountInfo(
                     label=str(a.get("label", "")),
                     issuer=str(a.get("issuer", "")),
-                    type=str(a.get("type", "totp")),
-                    algorithm=str(a.get("algorithm", "sha1")),
+                    type=shown(str(a.get("type", "totp"))),
+                    algorithm=shown(str(a.get("algorithm", "sha1"))),
                     digits=int(a.get("digits", 6)),
                     period=int(a.get("period", 30)),
                     touch=bool(a.get("touch", False)),
@@ -245,19 +292,22 @@ class Session:
             )
         return out
 
-    def delete(self, label: str) -> None:
-        self._call(proto.OP_DELETE, {"label": label}, context=f"labelled {label!r}")
+    def delete(self, label: str, issuer: str = "") -> None:
+        """Delete the account named ``issuer``:``label``."""
+        self._call(proto.OP_DELETE, {"label": label, "issuer": issuer}, context=_named(label, issuer))
 
-    def rename(self, old: str, new: str, *, issuer: str | None = None) -> None:
-        """Rename the account ``old`` to ``new`` (and set its issuer, unless None)."""
-        args: dict[str, Any] = {"label": old, "new": new}
-        if issuer is not None:
-            args["issuer"] = issuer
+    def rename(self, label: str, new: str, *, issuer: str = "", new_issuer: str | None = None) -> None:
+        """Rename the account ``issuer``:``label`` to ``new`` (and give it
+        ``new_issuer``, unless None: then its issuer stays)."""
+        args: dict[str, Any] = {"label": label, "issuer": issuer, "new": new}
+        if new_issuer is not None:
+            args["new_issuer"] = new_issuer
         try:
-            self._call(proto.OP_RENAME, args, context=f"labelled {old!r}")
+            self._call(proto.OP_RENAME, args, context=_named(label, issuer))
         except TokenError as exc:
             if exc.code == proto.E_EXISTS:  # the clash is with the new name
-                raise TokenError(exc.code, _sentence(exc.code, "", f"labelled {new!r}"), **exc.extra) from None
+                then = issuer if new_issuer is None else new_issuer
+                raise TokenError(exc.code, _sentence(exc.code, "", _named(new, then)), **exc.extra) from None
             raise
 
     def time_get(self) -> TokenTime:
@@ -270,19 +320,34 @@ class Session:
         t = r.get("time", unix)
         return TokenTime(unix=int(t) if t is not None else None, clock=str(r.get("clock", proto.CLOCK_OK)))
 
-    def code(self, label: str, *, touch: bool = False) -> Code:
-        """The account's code at the token's own time (HOTP: its next counter)."""
-        r = self._call(
-            proto.OP_CODE,
-            {"label": label},
-            context=f"labelled {label!r}",
-            timeout=TOUCH_TIMEOUT if touch else CODE_TIMEOUT,
-        )
+    def code(self, label: str, issuer: str = "", *, touch: bool = False) -> Code:
+        """The code of the account ``issuer``:``label`` at the token's own
+        time (HOTP: its next counter)."""
+        try:
+            r = self._call(
+                proto.OP_CODE,
+                {"label": label, "issuer": issuer},
+                context=_named(label, issuer),
+                timeout=TOUCH_TIMEOUT if touch else CODE_TIMEOUT,
+            )
+        except KeyboardInterrupt:
+            if touch:
+                self.cancel_touch()
+            raise
         t = r.get("time")
         c = r.get("counter")
-        return Code(
-            code=str(r["code"]), time=int(t) if t is not None else None, counter=int(c) if c is not None else None
-        )
+        return Code(code=_code(r), time=int(t) if t is not None else None, counter=int(c) if c is not None else None)
+
+    def cancel_touch(self) -> bool:
+        """Tell the token to stop waiting for a press (after Ctrl-C); best
+        effort. True when the token says it stopped a wait."""
+        try:
+            end_line = getattr(self.transport, "end_line", None)
+            if end_line is not None:
+                end_line()  # the interrupted request line may be half sent
+            return bool(self._call(proto.OP_CANCEL, timeout=CODE_TIMEOUT).get("cancelled"))
+        except Exception:  # the link is gone: the token gives up after 15 s by itself
+            return False
 
     def wipe(self) -> None:
         self._call(proto.OP_WIPE)
@@ -294,27 +359,56 @@ class Session:
         press). The code is checked at the token's own time, and the skew to
         this computer's clock is measured around the request.
         """
+        if acct.type == HOTP and not acct.touch:
+            return self.check_hotp(acct)
         if acct.touch and on_touch is not None:
             on_touch()
         host_before = time.time()
-        got = self.code(acct.label, touch=acct.touch)
+        got = self.code(acct.label, acct.issuer, touch=acct.touch)
         host_after = time.time()
         host_now = int((host_before + host_after) / 2)
         token_time = got.time
+        if acct.touch and acct.type == TOTP and token_time is not None:
+            # The code is the press's, seconds into the wait: the skew is
+            # measured by a quick time_get instead, not by the person's press.
+            before = time.time()
+            now = self.time_get().unix
+            after = time.time()
+            if now is not None:
+                host_now = token_time - (now - int((before + after) / 2))
         if acct.type == TOTP and token_time is None:
             token_time = self.time_get().unix
             if token_time is None:
                 raise TokenError(proto.E_CLOCK, "The token's clock is not set; set it with `otpfob time --set`.")
         return check_code(acct, got.code, token_time=token_time or 0, host_time=host_now, counter=got.counter)
 
+    def check_hotp(self, acct: Account) -> Check:
+        """Compare the host's code for ``acct`` with the token's at its stored
+        counter, without using that counter up (op `check`): first at
+        ``acct.counter``, then, if the token's counter is another, at that one."""
+        counter = acct.counter
+        for _ in range(2):
+            ref, source = reference_hotp(acct, counter)
+            r = self._call(
+                proto.OP_CHECK,
+                {"label": acct.label, "issuer": acct.issuer, "code": ref},
+                context=_named(acct.label, acct.issuer),
+            )
+            theirs = r.get("counter")
+            if r.get("match") is True or not isinstance(theirs, int) or theirs == counter:
+                return Check(matches=r.get("match") is True, source=source, counter=counter, counter_used=False)
+            counter = theirs
+        return Check(matches=False, source=source, counter=counter, counter_used=False)
+
     # -- access control (docs/security.md) ----------------------------------
 
     def unlock(self, password: str, *, wait: float = 0, on_wait: Callable[[float], None] | None = None) -> None:
         """Unlock the token's gated operations for this link.
 
-        Step 1 fetches the token's one-time challenge (with the salt and the
-        iteration count); step 2 answers it with HMAC(key, challenge) and sends
-        a challenge of our own, whose answer the token must prove. A token
+        Step 1 sends a challenge of our own and fetches the token's one-time
+        challenge (with the salt, the iteration count and the token's proof
+        that it holds the key); step 2 answers it with HMAC(key, challenge),
+        only once the proof is right. A token
         that throttles for at most ``wait`` seconds is waited for (after
         ``on_wait(seconds)``) instead of refused.
         Raises TokenError: E_AUTH (wrong password), E_THROTTLED (with
@@ -331,16 +425,7 @@ class Session:
         return salt, iterations
 
     def _unlock_step1(self) -> tuple[bytes, bytes, int, int]:
-        r = self._call(proto.OP_UNLOCK)
-        challenge = _hex(r, "challenge", 8, 64)
-        salt = _hex(r, "salt", proto.MIN_SALT, proto.MAX_SALT)
-        iterations = r.get("iterations")
-        if not isinstance(iterations, int) or not proto.MIN_ITERATIONS <= iterations <= proto.MAX_ITERATIONS:
-            raise TokenError(
-                proto.E_INTERNAL, "The token's unlock reply has no valid iteration count; update its firmware."
-            )
-        retry = r.get("retry_ms", 0)
-        return challenge, salt, iterations, retry if isinstance(retry, int) else 0
+        return _step1(self._call(proto.OP_UNLOCK))
 
     def unlock_with(
         self,
@@ -350,9 +435,35 @@ class Session:
         on_wait: Callable[[float], None] | None = None,
     ) -> AccessKey:
         """`unlock` with the key from ``key_for(salt, iterations)``: a password
-        derived now, or a key remembered earlier. Returns the key that worked."""
-        challenge, salt, iterations, retry = self._unlock_step1()
+        derived now, or a key remembered earlier. Returns the key that worked.
+
+        The host sends its challenge first and the token must prove that it
+        holds the key before the host answers anything; an iteration count
+        below the floor (``min_iterations``, or the most this token offered
+        before) or above ``access.MAX_ITERATIONS`` is refused before any
+        work. A good unlock opens a session: every later request is sealed
+        (docs/protocol.md "Sessions")."""
+        host_challenge = os.urandom(access.HOST_CHALLENGE_LEN)
+        r = self._call(proto.OP_UNLOCK, {"host_challenge": host_challenge.hex()})
+        challenge, salt, iterations, retry = _step1(r)
+        floor = max(self.min_iterations, self.floors.floor(salt) if self.floors is not None else 0)
+        if not floor <= iterations <= access.MAX_ITERATIONS:
+            raise TokenError(
+                proto.E_AUTH,
+                f"The token asked for {iterations:,} PBKDF2 rounds, outside the {floor:,} to"
+                f" {access.MAX_ITERATIONS:,} this otpfob accepts for it, so it may not be your token;"
+                " nothing was sent to it.",
+            )
         key = key_for(salt, iterations)  # the slow part, done while the token's delay runs
+        try:
+            proof = bytes.fromhex(str(r.get("proof", "")))
+        except ValueError:
+            proof = b""
+        if not access.proof_ok(key, host_challenge, challenge, proof):
+            raise TokenError(
+                proto.E_AUTH,
+                "The access password is wrong, or this is not the token it was set on.",
+            )
         if retry > 0:
             if retry > wait * 1000:
                 raise TokenError(proto.E_THROTTLED, _wait_sentence(retry), retry_ms=retry)
@@ -361,12 +472,11 @@ class Session:
             # A little over the token's delay: its clock (crystal, or an
             # emulator's) may run a touch slower than this computer's.
             time.sleep(retry / 1000 * 1.05 + 0.05)
-        host_challenge = os.urandom(access.HOST_CHALLENGE_LEN)
         try:
-            r = self._call(
+            self._call(
                 proto.OP_UNLOCK,
-                {"response": access.mac(key, challenge).hex(), "host_challenge": host_challenge.hex()},
-                timeout=UNLOCK_TIMEOUT,
+                {"response": access.mac(key, challenge).hex()},
+                timeout=max(UNLOCK_TIMEOUT, getattr(self.transport, "timeout", 0)),
             )
         except TokenError as exc:
             if exc.code == proto.E_THROTTLED:
@@ -375,18 +485,36 @@ class Session:
                     exc.code, _wait_sentence(retry_ms if isinstance(retry_ms, int) else 1000), **exc.extra
                 ) from None
             raise
-        proof = _hex(r, "proof", proto.ACCESS_KEY_LEN, proto.ACCESS_KEY_LEN)
-        if not access.proof_ok(key, host_challenge, proof):
-            raise TokenError(
-                proto.E_AUTH,
-                "The token could not prove that it knows the access password, so it is not"
-                " the token you set it on; nothing was sent to it.",
-            )
+        self._set_seal(access.Seal(access.session_key(key, challenge, host_challenge)))
+        if self.floors is not None:
+            self.floors.remember(salt, iterations)
         return AccessKey(key=key, salt=salt, iterations=iterations)
 
-    def lock(self) -> None:
-        """End this link's unlocked state (the token also locks after 60 s idle)."""
-        self._call(proto.OP_LOCK)
+    def _set_seal(self, seal: access.Seal | None) -> None:
+        if hasattr(self.transport, "seal"):
+            self.transport.seal = seal
+
+    @property
+    def sealed(self) -> bool:
+        """Is an unlocked session open (requests sealed)?"""
+        return getattr(self.transport, "seal", None) is not None
+
+    def lock(self, *, urgent: bool = False) -> None:
+        """End the unlocked session (the token also ends it after 60 s idle).
+
+        Sent sealed, then the seal is dropped whatever the answer: a session
+        the token already ended answers `locked`, which is what we want.
+        ``urgent`` (a signal handler): end whatever line was half sent first,
+        and wait for the answer one second at most."""
+        try:
+            if urgent and hasattr(self.transport, "end_line"):
+                self.transport.end_line()
+            self._call(proto.OP_LOCK, timeout=1.0 if urgent else None)
+        except TokenError as exc:
+            if exc.code != proto.E_LOCKED:
+                raise
+        finally:
+            self._set_seal(None)
 
     def set_access(self, password: str, *, iterations: int = access.ITERATIONS) -> None:
         """Set (or, on an unlocked link, change) the access password.
@@ -398,14 +526,54 @@ class Session:
         key = access.derive_key(password, salt, iterations)
         self.handshake()  # never send a key to something that is not otpfob firmware
         self._call(proto.OP_ACCESS_SET, {"key": key.hex(), "salt": salt.hex(), "iterations": iterations})
+        # The token ended any session; open one with the new key (no PBKDF2 again).
+        self._set_seal(None)
+        if self.floors is not None:
+            self.floors.remember(salt, iterations)
+        self.unlock_with(lambda _salt, _iterations: key)
 
     def clear_access(self) -> None:
         """Remove the access password (the link must be unlocked)."""
         self._call(proto.OP_ACCESS_CLEAR)
+        self._set_seal(None)  # no password, no session: requests go unsealed
 
     def factory_wipe(self) -> None:
         """Erase every account AND the access password; needs the token's button held down."""
         self._call(proto.OP_WIPE, {"factory": True})
+        self._set_seal(None)
+
+
+def _escaped(value: Any) -> Any:
+    """A value from the token with every string in it made safe to print
+    (names.shown): what the token sends is never printed raw."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {shown(str(k)): _escaped(v) for k, v in value.items()}
+    return value
+
+
+def _code(reply: dict[str, Any]) -> str:
+    """The code of a `code` reply: digits only (it is printed and compared)."""
+    code = reply.get("code")
+    if not isinstance(code, str) or not code.isascii() or not code.isdigit() or not 6 <= len(code) <= 10:
+        raise TokenError(proto.E_INTERNAL, "The token's reply holds no valid code; update its firmware.")
+    return code
+
+
+def _step1(r: dict[str, Any]) -> tuple[bytes, bytes, int, int]:
+    """(challenge, salt, iterations, retry_ms) of an unlock step 1 reply, checked."""
+    challenge = _hex(r, "challenge", 8, 64)
+    salt = _hex(r, "salt", proto.MIN_SALT, proto.MAX_SALT)
+    iterations = r.get("iterations")
+    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 1:
+        raise TokenError(
+            proto.E_INTERNAL, "The token's unlock reply has no valid iteration count; update its firmware."
+        )
+    retry = r.get("retry_ms", 0)
+    return challenge, salt, iterations, retry if isinstance(retry, int) else 0
 
 
 def _hex(reply: dict[str, Any], name: str, lo: int, hi: int) -> bytes:

@@ -19,6 +19,7 @@ import serial
 
 from fob import proto
 
+from .access import Seal
 from .errors import NoTokenError, TransportError
 
 try:
@@ -84,6 +85,8 @@ class SerialTransport:
         self._next_id = 1
         self._buf = bytearray()
         self._first_id = self._next_id
+        # Set by Session.unlock: every request of the unlocked session is sealed.
+        self.seal: Seal | None = None
 
     # -- connection -------------------------------------------------------
 
@@ -101,6 +104,7 @@ class SerialTransport:
             ser.open()
         except _OPEN_ERRORS as exc:
             raise _open_error(self.port, exc) from None
+        _exclusive(ser)
         self._serial = ser
 
     def close(self) -> None:
@@ -132,7 +136,11 @@ class SerialTransport:
         message: dict[str, Any] = {"v": proto.VERSION, "id": req_id, "op": op}
         if args:
             message.update(args)
-        line = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        if self.seal is not None:
+            message["n"] = self.seal.next_counter()
+            line = self.seal.line(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode())
+        else:
+            line = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         if len(line) > proto.MAX_LINE:
             # The token would refuse it; say so here without echoing the line (it may hold a secret).
             raise TransportError(
@@ -171,6 +179,16 @@ class SerialTransport:
             (time.monotonic() - started) * 1000,
         )
         return reply
+
+    def end_line(self) -> None:
+        """End a request line left half sent (a signal arrived mid-write), so
+        the next request is read on a line of its own; best effort."""
+        if self._serial is None:
+            return
+        try:
+            self._serial.write(b"\n")
+        except _PORT_ERRORS:
+            pass
 
     def _gone(self) -> TransportError:
         return TransportError(
@@ -215,6 +233,22 @@ class SerialTransport:
         except (UnicodeDecodeError, ValueError):
             return None
         return obj if isinstance(obj, dict) else None
+
+
+def _exclusive(ser: serial.Serial) -> None:
+    """Ask the OS to refuse every other open of the port (TIOCEXCL) while
+    this one is open: pyserial's own lock (flock) binds only programs that
+    ask for it. Where the OS has no such call, the session's seal still
+    keeps another program's requests out (docs/security.md)."""
+    request = getattr(termios, "TIOCEXCL", None) if "termios" in globals() else None
+    if request is None:
+        return
+    try:
+        import fcntl
+
+        fcntl.ioctl(ser.fileno(), request)
+    except (ImportError, OSError, ValueError):
+        pass  # not a tty (a socket:// URL in tests), or refused: the seal remains
 
 
 def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

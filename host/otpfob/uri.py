@@ -54,7 +54,7 @@ class Account:
 
 def check_label(label: str) -> str:
     """The token's rule for labels (fob.proto): 1-32 bytes, not blank, no
-    control, line-separator or bidi control character."""
+    control, line-separator, bidi control or Default_Ignorable character."""
     if proto.blank(label):
         raise InputError("The account has no label; give one with --label.")
     if len(label.encode()) > proto.MAX_LABEL:
@@ -83,8 +83,8 @@ def _check_chars(what: str, name: str) -> None:
     ch = proto.refused_char(name)
     if ch is not None:
         raise InputError(
-            f"The {what} contains the invisible character U+{ord(ch):04X} (a control, line-separator or bidi"
-            f" control character); use printable text."
+            f"The {what} contains the invisible character U+{ord(ch):04X} (a control, line-separator, bidi"
+            f" control or other ignorable character); use printable text."
         )
 
 
@@ -164,9 +164,14 @@ def parse_uri(text: str) -> Account:
             raise InputError(f"The URI gives {name} more than once.")
         params[name] = value
 
-    # Label "issuer:account". As pyotp does, split on a literal colon before
-    # unquoting, so an encoded %3A inside a name stays part of it. Some
-    # generators encode the separator too; accept that when it matches issuer=.
+    # Label "issuer:account" (the Key URI format): the prefix before the
+    # first colon, literal or encoded as %3A, is the issuer, and spaces after
+    # the colon are dropped. The spec's own example,
+    # otpauth://totp/Big%20Corporation%3A%20alice%40bigco.com, is issuer "Big
+    # Corporation", account "alice@bigco.com". A literal colon splits before
+    # unquoting (an encoded %3A after it stays part of the account name); an
+    # encoded one splits unless issuer= names another issuer, in which case
+    # the colon is part of the account's name.
     raw_label = parts.path[1:] if parts.path.startswith("/") else parts.path
     issuer_param = params.get("issuer", "").strip()
     label_issuer = ""
@@ -175,8 +180,9 @@ def parse_uri(text: str) -> Account:
         label_issuer, account = unquote(head).strip(), unquote(tail).strip()
     else:
         account = unquote(raw_label).strip()
-        if issuer_param and account.startswith(issuer_param + ":"):
-            label_issuer, account = issuer_param, account[len(issuer_param) + 1 :].strip()
+        head, colon, tail = account.partition(":")
+        if colon and head.strip() and (not issuer_param or head.strip() == issuer_param):
+            label_issuer, account = head.strip(), tail.strip()
     if label_issuer and issuer_param and label_issuer != issuer_param:
         raise InputError("The URI names one issuer in its label and another in issuer=; they must be the same.")
     issuer = issuer_param or label_issuer

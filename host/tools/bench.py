@@ -28,10 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "host"))
+from otpfob.devtools.qemu import QemuBoard, QemuError, compile_mpy, core_files
 
-from otpfob.devtools.qemu import QemuBoard, QemuError, compile_mpy, core_files  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 ALGS = ("sha1", "sha256", "sha512")
 KEYLENS = (20, 40, 64)
@@ -152,9 +151,7 @@ def run_form(form: str, files: dict[str, bytes], ncodes: dict[str, int]) -> dict
         res["import"] = parse("\n".join(lines[:-1]))
         for path in ("fast", "c", "py"):
             for alg in ALGS:
-                avail = b.exec(
-                    f"print(({path!r} in otp.PATHS) and ({alg!r} in otp.PATHS[{path!r}]))"
-                ).strip()
+                avail = b.exec(f"print(({path!r} in otp.PATHS) and ({alg!r} in otp.PATHS[{path!r}]))").strip()
                 if avail != "True":
                     continue
                 for kl in KEYLENS:
@@ -214,9 +211,17 @@ def _row(form, path, alg, kl, per, first):
     ins = [p[0] for p in per]
     heap = [p[1] for p in per]
     return {
-        "form": form, "path": path, "alg": alg, "key": kl,
-        "ins": max(ins), "ins_min": min(ins), "first": first[1], "first_heap": first[2],
-        "heap": _heap_mean(heap), "heap_peak": _heap_peak(heap), "n": len(per),
+        "form": form,
+        "path": path,
+        "alg": alg,
+        "key": kl,
+        "ins": max(ins),
+        "ins_min": min(ins),
+        "first": first[1],
+        "first_heap": first[2],
+        "heap": _heap_mean(heap),
+        "heap_peak": _heap_peak(heap),
+        "n": len(per),
     }
 
 
@@ -238,13 +243,11 @@ def check_budget(rows: list[dict], errors: list[str]) -> None:
             continue
         if r["ins"] > BUDGET[r["alg"]]:
             errors.append(
-                f"{r['form']} fast {r['alg']} key {r['key']}: {r['ins']} instructions per code "
-                f"> {BUDGET[r['alg']]}"
+                f"{r['form']} fast {r['alg']} key {r['key']}: {r['ins']} instructions per code > {BUDGET[r['alg']]}"
             )
         if r["heap_peak"] < 0 or r["heap_peak"] > HEAP_BUDGET:
             errors.append(
-                f"{r['form']} fast {r['alg']} key {r['key']}: {r['heap_peak']} heap bytes per code "
-                f"> {HEAP_BUDGET}"
+                f"{r['form']} fast {r['alg']} key {r['key']}: {r['heap_peak']} heap bytes per code > {HEAP_BUDGET}"
             )
 
 
@@ -271,7 +274,10 @@ def table(rows: list[dict]) -> str:
 def import_table(results: dict) -> str:
     s = "| form | import | instructions | heap bytes |\n|---|---|---:|---:|\n"
     for form, res in results.items():
-        for tag, what in (("fast", "fob.fast (viper engines)"), ("otp", "fob.otp (+ fob.sha; fob.fast already loaded)")):
+        for tag, what in (
+            ("fast", "fob.fast (viper engines)"),
+            ("otp", "fob.otp (+ fob.sha; fob.fast already loaded)"),
+        ):
             _, ins, heap = res["import"][tag]
             s += f"| {form} | {what} | {fmt(ins)} | {fmt(heap)} |\n"
     return s
@@ -339,8 +345,10 @@ def main() -> int:
         print("\n".join("bench: FAIL " + e for e in errors), file=sys.stderr)
     elif not args.quick:
         Path(args.out).write_text(text)
-        print(f"bench: wrote {Path(args.out).relative_to(REPO) if Path(args.out).is_relative_to(REPO) else args.out}",
-              file=sys.stderr)
+        print(
+            f"bench: wrote {Path(args.out).relative_to(REPO) if Path(args.out).is_relative_to(REPO) else args.out}",
+            file=sys.stderr,
+        )
     return 1 if errors else 0
 
 

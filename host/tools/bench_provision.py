@@ -33,8 +33,20 @@ def main() -> None:
         for i in range(args.n):
             key = hashlib.sha1(b"bench %d" % i).digest() * 2  # 40 bytes, as AWS hands out
             b32 = base64.b32encode(key).decode()
-            cmd = [sys.executable, "-m", "otpfob.cli", "--port", tok.port, "provision",
-                   "--secret", "-", "--label", f"bench{i}", "--issuer", "AWS"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "otpfob",
+                "--port",
+                tok.port,
+                "provision",
+                "--secret",
+                "-",
+                "--label",
+                f"bench{i}",
+                "--issuer",
+                "AWS",
+            ]
             t0 = time.perf_counter()
             p = subprocess.run(cmd, input=b32 + "\n", capture_output=True, text=True)
             times.append(time.perf_counter() - t0)

@@ -22,7 +22,7 @@ mkdir -p build
 LOG=build/pip-install.log
 if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
        "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[test,dev]"; } >"$LOG" 2>&1 ||
-   ! "$VENV/bin/python" -c "import otpfob, fob.otp, serial, pyotp, click, mpremote" 2>>"$LOG"; then
+   ! "$VENV/bin/python" -c "import otpfob, fob.otp, serial, pyotp, click, mpremote, pskc, defusedxml" 2>>"$LOG"; then
     tail -20 "$LOG" >&2
     echo "venv install failed: see $LOG" >&2
     exit 1

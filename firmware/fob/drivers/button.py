@@ -12,8 +12,10 @@ from fob.ticks import ticks_diff, ticks_ms
 try:
     from micropython import const
 except ImportError:  # CPython, for the tests
+
     def const(x):
         return x
+
 
 NONE = const(0)
 SHORT = const(1)

@@ -8,23 +8,33 @@
 # rather than silently showing 2000.
 # Status register 0x0F bit 7 (OSF) is set when the oscillator stopped (first
 # power-up, battery gone): the time is then not trustworthy until it is set.
+# Aging offset register 0x10 (two's complement): about 0.1 ppm per LSB at
+# 25 degrees C, a positive value slows the oscillator; it takes effect at the
+# next temperature conversion, which setting CONV (control bit 5) starts.
 
 try:
     from micropython import const
 except ImportError:  # CPython, for the tests
+
     def const(x):
         return x
+
 
 from fob import timeutil
 
 _REG_SECONDS = const(0x00)
 _REG_CONTROL = const(0x0E)
 _REG_STATUS = const(0x0F)
+_REG_AGING = const(0x10)
 _CENTURY = const(0x80)  # month register bit 7
 _HOUR_12H = const(0x40)  # hours register bit 6: 12-hour mode
 _HOUR_PM = const(0x20)
 _CTRL_EOSC = const(0x80)  # control register bit 7: 1 stops the oscillator on battery
+_CTRL_CONV = const(0x20)  # control register bit 5: convert the temperature now
 _STATUS_OSF = const(0x80)
+
+AGING_MAX = 127  # the register's range: -128..127, used symmetrically
+PPB_PER_AGING = 100  # about 0.1 ppm per LSB at 25 degrees C (datasheet)
 
 MIN_YEAR = 2000
 MAX_YEAR = 2099
@@ -87,10 +97,10 @@ class DS3231:
         return self._regs
 
     def second(self):
-        """The seconds register alone (BCD): a 1-byte read, cheap enough to
-        watch for the next second."""
+        """The seconds (0-59) from the seconds register alone: a 1-byte
+        read, cheap enough to watch for the next second."""
         self.i2c.readfrom_mem_into(self.addr, _REG_SECONDS, self._one)
-        return self._one[0] & 0x7F
+        return bcd2bin(self._one[0] & 0x7F)
 
     def datetime(self):
         """(year, month, day, hour, minute, second) in UTC."""
@@ -130,3 +140,20 @@ class DS3231:
     def set_unix(self, t):
         y, mo, d, h, mi, s, _ = timeutil.from_unix(t)
         self.set_datetime(y, mo, d, h, mi, s)
+
+    def aging(self):
+        """The aging offset register, signed."""
+        self.i2c.readfrom_mem_into(self.addr, _REG_AGING, self._one)
+        v = self._one[0]
+        return v - 256 if v > 127 else v
+
+    def set_aging(self, v):
+        """Write the aging offset (-AGING_MAX..AGING_MAX) and start a
+        temperature conversion, so it applies now rather than within 64 s."""
+        if not -AGING_MAX <= v <= AGING_MAX:
+            raise ValueError("aging out of range")
+        self._one[0] = v & 0xFF
+        self.i2c.writeto_mem(self.addr, _REG_AGING, self._one)
+        self.i2c.readfrom_mem_into(self.addr, _REG_CONTROL, self._one)
+        self._one[0] |= _CTRL_CONV
+        self.i2c.writeto_mem(self.addr, _REG_CONTROL, self._one)

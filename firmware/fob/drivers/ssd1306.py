@@ -7,11 +7,14 @@
 # per frame, so the panel never shows a half-drawn screen.
 
 import framebuf
+
 try:
     from micropython import const
 except ImportError:  # CPython, for the tests
+
     def const(x):
         return x
+
 
 # Control byte (datasheet 8.1.5.2): Co (bit 7) = 1 means "one byte follows,
 # then another control byte"; D/C# (bit 6) selects command or GDDRAM data.
@@ -43,23 +46,32 @@ def init_commands(width, height, external_vcc=False):
     """The power-up command bytes, in order (also used by the tests)."""
     return (
         _SET_DISP,  # off while configuring
-        _SET_MEM_ADDR, 0x00,  # horizontal addressing: one burst fills the RAM
+        _SET_MEM_ADDR,
+        0x00,  # horizontal addressing: one burst fills the RAM
         _SET_DISP_START_LINE | 0x00,
         _SET_SEG_REMAP | 0x01,
-        _SET_MUX_RATIO, height - 1,
+        _SET_MUX_RATIO,
+        height - 1,
         _SET_COM_OUT_DIR | 0x08,
-        _SET_DISP_OFFSET, 0x00,
+        _SET_DISP_OFFSET,
+        0x00,
         # Sequential COM pins for 32-row panels, alternative for 64-row ones
         # (datasheet 10.1.18, figure 10-3/10-5 wiring of common modules).
-        _SET_COM_PIN_CFG, 0x02 if height == 32 else 0x12,
-        _SET_DISP_CLK_DIV, 0x80,  # reset value: divide 1, mid oscillator
-        _SET_PRECHARGE, 0x22 if external_vcc else 0xF1,
-        _SET_VCOM_DESEL, 0x30,  # 0.83 x Vcc
-        _SET_CONTRAST, 0xFF,
+        _SET_COM_PIN_CFG,
+        0x02 if height == 32 else 0x12,
+        _SET_DISP_CLK_DIV,
+        0x80,  # reset value: divide 1, mid oscillator
+        _SET_PRECHARGE,
+        0x22 if external_vcc else 0xF1,
+        _SET_VCOM_DESEL,
+        0x30,  # 0.83 x Vcc
+        _SET_CONTRAST,
+        0xFF,
         _SET_ENTIRE_ON,
         _SET_NORM_INV,
         # Charge pump (application note SSD1306 2.1): 0x14 on, 0x10 off.
-        _SET_CHARGE_PUMP, 0x10 if external_vcc else 0x14,
+        _SET_CHARGE_PUMP,
+        0x10 if external_vcc else 0x14,
         _DEACTIVATE_SCROLL,
         _SET_DISP | 0x01,  # on
     )
@@ -98,9 +110,9 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self._data_vec = (bytes((_CTRL_DATA,)), memoryview(self.buffer))
         mv = memoryview(self.buffer)
         smv = memoryview(self._shadow)
-        self._page = [mv[p * width:(p + 1) * width] for p in range(self.pages)]
-        self._spage = [smv[p * width:(p + 1) * width] for p in range(self.pages)]
-        self._chunks = [mv[i:i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
+        self._page = [mv[p * width : (p + 1) * width] for p in range(self.pages)]
+        self._spage = [smv[p * width : (p + 1) * width] for p in range(self.pages)]
+        self._chunks = [mv[i : i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
         ctrl = self._data_vec[0]
         self._vecs = [[ctrl] * (n + 1) for n in range(width // _CHUNK + 1)]
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
@@ -177,5 +189,5 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             self._valid = False
             self._window(a - base, b - base - 1, p, p)
             self.i2c.writevto(self.addr, vec)
-            sh[base:base + w] = self._page[p]  # no slice object: allocates nothing
+            sh[base : base + w] = self._page[p]  # no slice object: allocates nothing
             self._valid = True

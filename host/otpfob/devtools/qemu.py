@@ -12,6 +12,7 @@ Used by the test tier and by ``make bench``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -83,7 +84,17 @@ class _RamFS:
     def remove(self, p):
         self.files.pop(self._norm(p), None)
     def rename(self, a, b):
-        self.files[self._norm(b)] = self.files.pop(self._norm(a))
+        a, b = self._norm(a), self._norm(b)
+        if a in self.files:
+            self.files[b] = self.files.pop(a)
+            return
+        if not self._isdir(a):
+            raise OSError(2)
+        for k in [k for k in self.files if k.startswith(a + '/')]:
+            self.files[b + k[len(a):]] = self.files.pop(k)
+        for d in [d for d in self.dirs if d == a or d.startswith(a + '/')]:
+            self.dirs.discard(d)
+            self.dirs.add(b + d[len(a):])
     def ilistdir(self, p):
         p = self._norm(p).rstrip('/') + '/'
         seen = set()
@@ -203,10 +214,8 @@ class QemuBoard:
 
     def stop(self) -> None:
         if self._t is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a link that is already gone
                 self._t.close()
-            except Exception:
-                pass
             self._t = None
         if self._proc is not None:
             self._proc.kill()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -26,9 +31,9 @@ def default_flash(board: str = "sim") -> Path:
 FROZEN_BOARD = {"CLOCK_JUMP_MS": 600_000}
 
 
-def _make_token(board: str, flash: Path, clock: Clock, rtc_set: bool):
+def _make_token(board: str, flash: Path, clock: Clock, rtc_set: bool, internal_rtc_ppm: float = 0.0):
     if board == "sim":
-        return EmulatedToken(flash, clock=clock, rtc_set=rtc_set)
+        return EmulatedToken(flash, clock=clock, rtc_set=rtc_set, internal_rtc_ppm=internal_rtc_ppm)
     from .rp2.image import deployed_image
     from .rp2.pico import FLASH_FILE, EmulatedPico
 
@@ -48,10 +53,45 @@ def run_sim(
     freeze: bool = False,
     rtc_unset: bool = False,
     board: str = "sim",
+    rtc_ppm: float = 0.0,
+    internal_rtc_ppm: float = 0.0,
 ) -> None:
     """Start the emulated token, print its port, draw it until Ctrl-C."""
-    clock = Clock(unix_time, frozen=freeze)
-    token = _make_token(board, Path(flash) if flash else default_flash(board), clock, not rtc_unset)
+    folder = Path(flash) if flash else default_flash(board)
+    with flash_lock(folder):
+        _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm)
+
+
+@contextlib.contextmanager
+def flash_lock(folder: Path) -> Iterator[None]:
+    """Hold FOLDER.lock (beside the flash folder, not in the token's own
+    filesystem) while a sim runs on it: two tokens on one flash would each
+    overwrite the other's accounts."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    path = folder.with_name(folder.name + ".lock")
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            raise EmulatorError(
+                f"The flash folder {folder} is in use by another `otpfob sim` (process {pid}); stop that one,"
+                " or give this one another --flash."
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+
+
+def _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm) -> None:
+    clock = Clock(unix_time, frozen=freeze, ppm=rtc_ppm)
+    token = _make_token(board, folder, clock, not rtc_unset, internal_rtc_ppm)
     # Ctrl-C and SIGTERM end the loop through a flag, never as an exception
     # raised at an arbitrary point: one raised just after a part model's
     # lock was taken would leave it held, and the shutdown would hang.
@@ -72,7 +112,9 @@ def run_sim(
             time.sleep(1.0)  # let the line be read before the screen is drawn over
         footer = "port %s | any key: button (hold it: long press) | l: long press | q: quit" % token.port
         ui.run(token, headless, snapshot, footer=footer, stop=stop)
-        if not token.running:
+        # Ctrl-C at a terminal reaches the firmware's process too: after a
+        # stop that was asked for, its end is no failure.
+        if not token.running and not stop.is_set():
             tail = (token.serial_log[-2000:] + token.stderr_log[-2000:]).decode(errors="replace")
             raise EmulatorError("the emulated firmware stopped:\n" + tail)
     finally:
@@ -110,7 +152,21 @@ def run_sim(
 @click.option(
     "--rtc-unset", is_flag=True, help="Start with a new RTC: oscillator-stop flag set, so the clock must be set."
 )
-def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset):
+@click.option(
+    "--rtc-ppm",
+    type=float,
+    default=0.0,
+    metavar="PPM",
+    help="The DS3231's rate error in ppm (+: runs fast), for trying `otpfob time --set`'s drift correction.",
+)
+@click.option(
+    "--internal-rtc-ppm",
+    type=float,
+    default=0.0,
+    metavar="PPM",
+    help="The chip's own RTC's rate error (--board sim with a board file saying RTC = \"internal\").",
+)
+def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset, rtc_ppm, internal_rtc_ppm):
     """Run an emulated token: the real firmware under MicroPython's Unix port,
     or (--board pico) on the real rp2 MicroPython in an emulated RP2040.
 
@@ -125,11 +181,15 @@ def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset):
       otpfob sim --headless --snapshot screen.png
       otpfob sim --flash /tmp/fob --time 1800000000 --freeze
       otpfob sim --board pico --headless --flash /tmp/pico
+      otpfob sim --rtc-ppm 8         # a DS3231 8 ppm fast
     """
     try:
-        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset, board)
+        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm)
     except EmulatorError as e:
-        raise click.ClickException(str(e)) from None
+        # One sentence, as every otpfob error (no "Error:" prefix), also when run on its own.
+        click.echo(str(e).strip(), err=True)
+        sys.exit(1)
+    click.echo("Stopped the emulated token; its flash is kept.", err=True)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pyotp
 
@@ -47,6 +49,21 @@ def provision(port: str, secret: str) -> str:
     return out
 
 
+def _otpfob_command() -> str:
+    """How to run otpfob from another terminal: `otpfob` when it is on PATH,
+    else the script beside this Python (`.venv/bin/otpfob` in a clone after
+    `make venv`), as a path relative to here when it is below here."""
+    if shutil.which("otpfob"):
+        return "otpfob"
+    script = Path(sys.executable).parent / "otpfob"
+    if not script.exists():
+        return f"{sys.executable} -m otpfob"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def main() -> int:
     secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
     totp = pyotp.TOTP(secret)
@@ -62,10 +79,9 @@ def main() -> int:
             # Announced like `otpfob sim`, so `otpfob list` in another terminal finds it.
             announced = discover.advertise(token.port)
             header = provision(token.port, secret).splitlines()
-            header.append(
-                "Try `otpfob list` or `otpfob code` in another terminal: they find this token without --port."
-            )
-            cache = {"at": 0.0, "read": None}
+            cmd = _otpfob_command()
+            header.append(f"Try `{cmd} list` or `{cmd} code` in another terminal: they find this token without --port.")
+            cache: dict[str, Any] = {"at": 0.0, "read": None}
 
             def side() -> list[str]:
                 # Short lines (at most 12 characters), so they fit beside the

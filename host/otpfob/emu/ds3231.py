@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 ADDR = 0x68
 NREGS = 0x13
@@ -31,12 +31,18 @@ _MONTH = 0x05
 _YEAR = 0x06
 _CONTROL = 0x0E
 _STATUS = 0x0F
+_AGING = 0x10
 _TEMP_MSB = 0x11
 _TEMP_LSB = 0x12
 
 _OSF = 0x80
 _EOSC = 0x80
+_CONV = 0x20
 _BSY = 0x04
+# The aging offset's effect per LSB at 25 degrees C (datasheet: "about
+# 0.1 ppm"); positive values slow the oscillator.
+PPM_PER_AGING = 0.1
+CONVERSION_S = 64  # the chip converts the temperature every 64 s by itself
 
 
 def bcd(v: int) -> int:
@@ -51,26 +57,82 @@ class Clock:
     """The RTC's oscillator: real time plus an offset, or frozen.
 
     ``source`` is the time base it counts: the host's wall clock by default,
-    an emulator's emulated seconds for the emulated Pico.
+    an emulator's emulated seconds for the emulated Pico.  ``ppm`` is the
+    oscillator's rate error: it counts ``1 + ppm / 1e6`` seconds for each
+    second of ``source`` (a crystal off its nominal frequency); the part
+    that owns it may add a correction (``set_correction``, the DS3231's aging
+    register).  ``true_now()`` is what a perfect clock shows: ``source`` plus
+    the time ``advance()`` skipped, the host's clock in a test that skips
+    days.
     """
 
     def __init__(
-        self, unix: float | None = None, frozen: bool = False, source: Callable[[], float] = time.time
+        self,
+        unix: float | None = None,
+        frozen: bool = False,
+        source: Callable[[], float] = time.time,
+        ppm: float = 0.0,
     ) -> None:
         self._source = source
         self._lock = threading.Lock()
-        self._offset = 0.0
+        self._ppm = float(ppm)
+        self._correction_ppm = 0.0
+        # A perfect clock, in step with this one when it was made: the
+        # source plus this (advance() adds the true time it skips).
+        self._true_offset = 0.0
+        self._at = self._source()  # source reading the count was last anchored at
+        self._value = self._at  # the time shown at that reading
         self._frozen: float | None = None
+        if unix is not None:
+            self._true_offset = unix - self._at
         if frozen:
             self._frozen = float(self._source() if unix is None else unix)
         elif unix is not None:
             self.set(unix)
 
+    @property
+    def ppm(self) -> float:
+        """The oscillator's own rate error, in ppm (+: runs fast)."""
+        return self._ppm
+
+    @property
+    def rate_ppm(self) -> float:
+        """The rate it counts at now: its error less the correction."""
+        return self._ppm - self._correction_ppm
+
+    def _now(self, src: float) -> float:
+        return self._value + (src - self._at) * (1.0 + self.rate_ppm * 1e-6)
+
+    def _anchor(self) -> None:
+        src = self._source()
+        self._value = self._now(src)
+        self._at = src
+
     def now(self) -> float:
         with self._lock:
             if self._frozen is not None:
                 return self._frozen
-            return self._source() + self._offset
+            return self._now(self._source())
+
+    def true_now(self) -> float:
+        """A perfect clock's time: what a host with a good clock reads.  It
+        was in step with this one when it was made, has no rate error, is
+        not moved by set(), and counts the time advance() skipped."""
+        return self._source() + self._true_offset
+
+    @property
+    def source(self) -> Callable[[], float]:
+        return self._source
+
+    def rebase(self, source: Callable[[], float]) -> None:
+        """Count ``source`` from now on, both times going on from where they stand."""
+        with self._lock:
+            value = self._now(self._source())
+            true = self._source() + self._true_offset
+            self._source = source
+            self._at = source()
+            self._value = value
+            self._true_offset = true - self._at
 
     def set(self, unix: float) -> None:
         """Jump to ``unix``; stays frozen if frozen, else keeps running."""
@@ -78,7 +140,20 @@ class Clock:
             if self._frozen is not None:
                 self._frozen = float(unix)
             else:
-                self._offset = unix - self._source()
+                self._at = self._source()
+                self._value = float(unix)
+
+    def set_rate(self, ppm: float) -> None:
+        """Change the oscillator's rate error from now on."""
+        with self._lock:
+            self._anchor()
+            self._ppm = float(ppm)
+
+    def set_correction(self, ppm: float) -> None:
+        """A correction the part applies (the DS3231's aging offset), from now on."""
+        with self._lock:
+            self._anchor()
+            self._correction_ppm = float(ppm)
 
     def freeze(self, unix: float | None = None) -> None:
         """Stop time (at ``unix`` if given, else where it is now)."""
@@ -90,7 +165,8 @@ class Clock:
         """Let a frozen clock run again from where it stands."""
         with self._lock:
             if self._frozen is not None:
-                self._offset = self._frozen - self._source()
+                self._at = self._source()
+                self._value = self._frozen
                 self._frozen = None
 
     @property
@@ -98,11 +174,14 @@ class Clock:
         return self._frozen is not None
 
     def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of true time pass at once: a running clock moves
+        by them at its rate (frozen: by exactly ``seconds``)."""
         with self._lock:
             if self._frozen is not None:
                 self._frozen += seconds
             else:
-                self._offset += seconds
+                self._value += seconds * (1.0 + self.rate_ppm * 1e-6)
+        self._true_offset += seconds
 
 
 class DS3231:
@@ -120,6 +199,10 @@ class DS3231:
         self._dow_base = (1, 0)  # (day register value, unix day number it was written)
         self._snapshot = self._time_fields(self.clock.now())
         self._stopped_at: float | None = None
+        # The aging offset takes effect at the next temperature conversion:
+        # when CONV is set, or within 64 s (the automatic one).
+        self._aging_due: float | None = None
+        self.clock.set_correction(0.0)
         self.writes: list[tuple[int, bytes]] = []  # (pointer, data) log for tests
 
     # -- test controls ------------------------------------------------------
@@ -130,6 +213,21 @@ class DS3231:
     def clear_osf(self) -> None:
         with self.lock:
             self.regs[_STATUS] &= ~_OSF & 0xFF
+
+    @property
+    def aging(self) -> int:
+        """The aging offset register, signed."""
+        v = self.regs[_AGING]
+        return v - 256 if v > 127 else v
+
+    def _convert(self) -> None:
+        # A temperature conversion: the oscillator follows the aging offset.
+        self._aging_due = None
+        self.clock.set_correction(self.aging * PPM_PER_AGING)
+
+    def _aging_check(self) -> None:
+        if self._aging_due is not None and self.clock.true_now() >= self._aging_due:
+            self._convert()
 
     @property
     def osf(self) -> bool:
@@ -151,7 +249,7 @@ class DS3231:
     def battery_removed(self) -> None:
         """Both supplies lost: registers reset, oscillator stopped (OSF set)."""
         with self.lock:
-            self.__init__(self.clock, first_power=True)
+            DS3231.__init__(self, self.clock, first_power=True)
 
     # -- time <-> registers -----------------------------------------------------
     def _time_fields(self, unix: float) -> bytes:
@@ -168,7 +266,7 @@ class DS3231:
         month = bcd(t.tm_mon) | (0x80 if year >= 2100 else 0)
         return bytes([bcd(t.tm_sec), bcd(t.tm_min), hours, dow, bcd(t.tm_mday), month, bcd(year % 100)])
 
-    def _fields_to_unix(self, f: bytes) -> int:
+    def _fields_to_unix(self, f: bytes | bytearray) -> int:
         sec = min(unbcd(f[0] & 0x7F), 59)
         minute = min(unbcd(f[1] & 0x7F), 59)
         h = f[2]
@@ -186,6 +284,7 @@ class DS3231:
     # -- I2C -------------------------------------------------------------------
     def _start(self) -> None:
         # START: the user buffers are synchronised to the running time.
+        self._aging_check()
         self._snapshot = self._time_fields(self.clock.now())
 
     def i2c_write(self, data: bytes, stop: bool = True) -> None:
@@ -214,6 +313,13 @@ class DS3231:
                     self.regs[p] = (cur & b & 0x83) | (b & 0x08) | (cur & _BSY)
                 elif p in (_TEMP_MSB, _TEMP_LSB):
                     pass  # read-only
+                elif p == _CONTROL:
+                    self.regs[p] = b & ~_CONV & 0xFF  # CONV clears when the conversion is done
+                    if b & _CONV:
+                        self._convert()
+                elif p == _AGING:
+                    self.regs[p] = b
+                    self._aging_due = self.clock.true_now() + CONVERSION_S
                 elif p < NREGS:
                     self.regs[p] = b
                 self.pointer = (p + 1) % NREGS

@@ -248,6 +248,7 @@ def _import_font(firmware_dir: Path):
 
         path = FIRMWARE / "fob" / "font.py"
     spec = importlib.util.spec_from_file_location("_otpfob_fw_font", path)
+    assert spec is not None and spec.loader is not None  # a .py file by its path
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

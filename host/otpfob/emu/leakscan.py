@@ -25,14 +25,15 @@ import base64
 import json
 import os
 import threading
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 MIN_SECRET = 10  # bytes: the shortest secret services issue (16 Base32 characters)
 _K = 5  # probe width; every form is at least 2 * _K - 1 bytes long
 _MAX_INPUT = 64 * 1024 * 1024  # bytes of host->token traffic kept per process
 
 _lock = threading.Lock()
-_serials: list["_Logged"] = []
+_serials: list[_Logged] = []
 _secrets: set[bytes] = set()
 
 

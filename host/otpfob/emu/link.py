@@ -11,7 +11,7 @@ import errno
 import os
 import struct
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 OP_SCAN = 0x53
 OP_WRITE = 0x57
@@ -19,6 +19,8 @@ OP_WRITE_NOSTOP = 0x77
 OP_READ = 0x52
 OP_PIN_GET = 0x50
 OP_PIN_SET = 0x70
+OP_RTC_GET = 0x54
+OP_RTC_SET = 0x74
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
@@ -36,7 +38,13 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 class LinkServer(threading.Thread):
     def __init__(
-        self, req_fd: int, rep_fd: int, bus, pins: dict[int, int], on_request: Callable[[], None] | None = None
+        self,
+        req_fd: int,
+        rep_fd: int,
+        bus,
+        pins: dict[int, int],
+        on_request: Callable[[], None] | None = None,
+        rtc=None,
     ) -> None:
         super().__init__(name="otpfob-emu-link", daemon=True)
         self.req_fd = req_fd
@@ -44,6 +52,7 @@ class LinkServer(threading.Thread):
         self.bus = bus
         self.pins = pins
         self.on_request = on_request
+        self.rtc = rtc  # the internal RTC model (emu/internal_rtc.py), or None
         self.requests = 0
 
     def _reply(self, status: int, data: bytes = b"") -> None:
@@ -60,10 +69,11 @@ class LinkServer(threading.Thread):
                     return
                 op, addr, memaddr, n = struct.unpack("<BBBH", hdr)
                 payload = b""
-                if op in (OP_WRITE, OP_WRITE_NOSTOP) and n:
-                    payload = _read_exact(self.req_fd, n)
-                    if payload is None:
+                if op in (OP_WRITE, OP_WRITE_NOSTOP, OP_RTC_SET) and n:
+                    data = _read_exact(self.req_fd, n)
+                    if data is None:
                         return
+                    payload = data
                 self.requests += 1
                 self._serve(op, addr, memaddr, n, payload)
                 if self.on_request:
@@ -84,6 +94,10 @@ class LinkServer(threading.Thread):
                 data = bytes([self.pins.get(addr, 1) & 1])
             elif op == OP_PIN_SET:
                 self.pins[addr] = memaddr & 1
+            elif op == OP_RTC_GET and self.rtc is not None:
+                data = struct.pack("<q", self.rtc.read())
+            elif op == OP_RTC_SET and self.rtc is not None and len(payload) == 8:
+                self.rtc.write(struct.unpack("<q", payload)[0])
             else:
                 status = errno.EINVAL
         except OSError as e:  # a NACK or an injected fault: the child raises it

@@ -10,15 +10,33 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from .. import paths
 from ..paths import FIRMWARE
 from . import screen
 from .ds3231 import DS3231, Clock
-from .i2c import I2CBus
+from .i2c import I2CBus, I2CDevice
+from .internal_rtc import InternalRTC
 from .serial_pty import SerialPty
 from .ssd1306 import SSD1306
+
+
+def private_flash(folder: Path) -> Path:
+    """An emulated token's flash folder, readable by its owner only: the
+    folder 0700 and every file in it 0600 (it holds the OTP secrets in the
+    clear, as a board's flash does). Files the token writes later are made
+    under umask 077 (FLASH_UMASK)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False):
+            os.chmod(entry.path, 0o600)
+    return folder
+
+
+FLASH_UMASK = 0o077  # for the processes that write an emulated token's flash
 
 
 class EmulatorError(RuntimeError):
@@ -30,10 +48,8 @@ def default_firmware_dir() -> Path:
 
 
 def load_board(path: Path) -> dict:
-    """Board files are data only: run one and keep its upper-case names."""
-    ns: dict = {}
-    exec(compile(path.read_text(), str(path), "exec"), ns)
-    return {k: v for k, v in ns.items() if k.isupper()}
+    """A board file's upper-case names (`paths.read_board`: read, never run)."""
+    return paths.read_board(Path(path))
 
 
 class TokenParts:
@@ -47,17 +63,25 @@ class TokenParts:
         rtc_set: bool = False,
         board_overrides: dict | None = None,
         firmware_dir: str | os.PathLike | None = None,
+        rtc_ppm: float = 0.0,
+        internal_rtc_ppm: float = 0.0,
     ) -> None:
+        """``rtc_ppm``: the DS3231's rate error (its ``clock`` counts that
+        much fast); ``internal_rtc_ppm``: the chip's own RTC's (boards with
+        RTC = "internal"; the Unix-port token serves it through simlink)."""
         self.firmware_dir = Path(firmware_dir) if firmware_dir else default_firmware_dir()
         self.board_file = Path(board_file)
         self.board_overrides = dict(board_overrides or {})
         self.board = load_board(self.board_file)
         self.board.update(self.board_overrides)
         self.clock = clock
+        if rtc_ppm:
+            self.clock.set_rate(rtc_ppm)
         self.rtc = DS3231(self.clock, first_power=not rtc_set)
+        self.internal_rtc = InternalRTC(Clock(source=clock.source, ppm=internal_rtc_ppm))
         self.oled = SSD1306(height=int(self.board.get("DISPLAY_H", 64)))
         self.i2c = I2CBus()
-        self.parts = {
+        self.parts: dict[str, tuple[int, I2CDevice]] = {
             "ssd1306": (int(self.board.get("DISPLAY_ADDR", 0x3C)), self.oled),
             "ds3231": (int(self.board.get("RTC_ADDR", 0x68)), self.rtc),
         }
@@ -66,24 +90,33 @@ class TokenParts:
         self.button_pin = int(self.board.get("BUTTON_PIN", 0))
         self.pins: dict[int, int] = {self.button_pin: 1}  # pull-up: released = 1
 
-    running: bool  # set by the subclass: is the firmware running?
     serial: SerialPty | None  # set by the subclass: the token's USB serial
+
+    @property
+    def running(self) -> bool:
+        """Is the firmware running? (each token knows its own process)"""
+        raise NotImplementedError
+
+    @property
+    def port(self) -> str:
+        """The token's serial port, for the host to open."""
+        raise NotImplementedError
 
     # -- the serial log -------------------------------------------------------------
     @property
     def serial_log(self) -> bytes:
         """Every byte the firmware wrote to its USB serial, since start."""
-        if self.serial is None:
-            return b""
-        with self.serial.lock:
-            return bytes(self.serial.output)
+        return self._recorded("output")
 
     @property
     def stderr_log(self) -> bytes:
+        return self._recorded("stderr")
+
+    def _recorded(self, stream: str) -> bytes:
         if self.serial is None:
             return b""
         with self.serial.lock:
-            return bytes(self.serial.stderr)
+            return bytes(getattr(self.serial, stream))
 
     def _tail(self) -> str:
         return (self.serial_log[-1500:] + self.stderr_log[-1500:]).decode(errors="replace")

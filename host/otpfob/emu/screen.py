@@ -109,5 +109,5 @@ def image(oled, scale: int = 1):
     img = Image.new("RGB", (w, h), off)
     img.putdata([on if v else off for row in pixels for v in row])
     if scale != 1:
-        img = img.resize((w * scale, h * scale), Image.NEAREST)
+        img = img.resize((w * scale, h * scale), Image.Resampling.NEAREST)
     return img

@@ -22,7 +22,7 @@ class ProtocolClient:
     def close(self) -> None:
         self.ser.close()
 
-    def __enter__(self) -> "ProtocolClient":
+    def __enter__(self) -> ProtocolClient:
         return self
 
     def __exit__(self, *exc) -> None:

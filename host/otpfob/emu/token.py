@@ -29,7 +29,7 @@ from .. import paths
 from ..extras import install_command
 from .ds3231 import Clock
 from .link import LinkServer
-from .parts import EmulatorError, TokenParts, default_firmware_dir, load_board  # noqa: F401
+from .parts import FLASH_UMASK, EmulatorError, TokenParts, default_firmware_dir, load_board, private_flash  # noqa: F401
 from .serial_pty import SerialPty
 
 # The real rp2 port's whole GC heap (239,760 bytes free on a fresh REPL):
@@ -74,6 +74,8 @@ class EmulatedToken(TokenParts):
         board_overrides: dict | None = None,
         heap: str | None = DEFAULT_HEAP,
         micropython: str | None = None,
+        rtc_ppm: float = 0.0,
+        internal_rtc_ppm: float = 0.0,
     ) -> None:
         """``rtc_set``: the DS3231 has kept its battery since it was set
         (OSF clear); otherwise it is a new part (OSF set, clock untrusted).
@@ -85,8 +87,7 @@ class EmulatedToken(TokenParts):
         """
         self.micropython = micropython or find_micropython()
         self._own_flash = flash is None
-        self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-flash-"))
-        self.flash.mkdir(parents=True, exist_ok=True)
+        self.flash = private_flash(Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-flash-")))
         self.heap = heap
         super().__init__(
             board_file or default_board_file(),
@@ -94,6 +95,8 @@ class EmulatedToken(TokenParts):
             rtc_set=rtc_set,
             board_overrides=board_overrides,
             firmware_dir=firmware_dir,
+            rtc_ppm=rtc_ppm,
+            internal_rtc_ppm=internal_rtc_ppm,
         )
 
         self.serial: SerialPty | None = None
@@ -113,7 +116,7 @@ class EmulatedToken(TokenParts):
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self) -> "EmulatedToken":
+    def start(self) -> EmulatedToken:
         if self.serial is None:
             self.serial = SerialPty()
         self._runtime = Path(tempfile.mkdtemp(prefix="otpfob-sim-"))
@@ -129,6 +132,7 @@ class EmulatedToken(TokenParts):
             raise EmulatorError("no firmware at %s" % self.firmware_dir)
         self.oled.power_on()
         self.rtc.power_restored()
+        self.internal_rtc.power_on()  # the chip's own RTC starts again at boot
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         in_r, in_w = os.pipe()
@@ -155,6 +159,7 @@ class EmulatedToken(TokenParts):
                 stderr=err_w,
                 pass_fds=(req_w, rep_r),
                 close_fds=True,
+                umask=FLASH_UMASK,
             )
         except OSError as e:
             for fd in (req_r, req_w, rep_r, rep_w, in_r, in_w, out_r, out_w, err_r, err_w):
@@ -162,8 +167,9 @@ class EmulatedToken(TokenParts):
             raise EmulatorError("MicroPython could not be started (%s)." % e.strerror) from None
         for fd in (req_w, rep_r, in_r, out_w, err_w):
             os.close(fd)
-        self._link = LinkServer(req_r, rep_w, self.i2c, self.pins)
+        self._link = LinkServer(req_r, rep_w, self.i2c, self.pins, rtc=self.internal_rtc)
         self._link.start()
+        assert self.serial is not None  # made before the fds above
         self.serial.attach(in_w, out_r, err_r)
         self.boots += 1
 
@@ -208,7 +214,7 @@ class EmulatedToken(TokenParts):
         if self._own_flash:
             shutil.rmtree(self.flash, ignore_errors=True)
 
-    def __enter__(self) -> "EmulatedToken":
+    def __enter__(self) -> EmulatedToken:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -9,6 +9,7 @@
 # Frame parent -> child:  status(1, 0 or an errno) n(2, LE) data(n)
 # Buffers are allocated once so that a display refresh does not allocate.
 import os
+
 from micropython import const
 
 _OP_SCAN = const(0x53)  # "S"
@@ -17,6 +18,8 @@ _OP_WRITE_NOSTOP = const(0x77)  # "w"  writeto without STOP (repeated start foll
 _OP_READ = const(0x52)  # "R"  readfrom: n bytes from addr
 _OP_PIN_GET = const(0x50)  # "P"  pin level, addr = pin number
 _OP_PIN_SET = const(0x70)  # "p"  drive a pin, memaddr = level
+_OP_RTC_GET = const(0x54)  # "T"  the internal RTC's time: 8 bytes, Unix seconds (LE)
+_OP_RTC_SET = const(0x74)  # "t"  set it: payload 8 bytes, Unix seconds (LE)
 
 _req = None
 _rep = None
@@ -155,6 +158,33 @@ class Pin:
 
     def off(self):
         self.value(0)
+
+
+class RTC:
+    """machine.RTC for boards with RTC = "internal": the emulator's model
+    (otpfob/emu/internal_rtc.py), which has a rate error and loses its time
+    at a power cut, as the chip's own RTC does."""
+
+    def __init__(self, *args):
+        pass
+
+    def datetime(self, dt=None):
+        from fob import timeutil
+
+        if dt is None:
+            _send(_OP_RTC_GET, 0, 0, 8)
+            _reply()
+            t = 0
+            for i in range(8):
+                t |= _rbuf[i] << (8 * i)
+            y, mo, d, h, mi, s, wd = timeutil.from_unix(t)
+            return (y, mo, d, wd, h, mi, s, 0)
+        t = timeutil.to_unix(dt[0], dt[1], dt[2], dt[4], dt[5], dt[6])
+        _send(_OP_RTC_SET, 0, 0, 8)
+        for i in range(8):
+            _hdr[0] = (t >> (8 * i)) & 0xFF
+            _req.write(memoryview(_hdr)[:1])
+        _reply()
 
 
 # Sim-only test hook: a board file with SIM_FLASH_WRITE_MS makes flash writes

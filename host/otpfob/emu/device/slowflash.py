@@ -23,7 +23,7 @@ class _SlowFile:
         n = 0
         while n < len(mv):
             time.sleep_ms(_ms)
-            k = self._f.write(mv[n:n + CHUNK])
+            k = self._f.write(mv[n : n + CHUNK])
             if hasattr(self._f, "flush"):
                 self._f.flush()
             n += k

@@ -36,7 +36,7 @@ class Rp2Build:
     def flash_functions(self) -> list[tuple[int, int]]:
         """[start, end) of the bootrom's flash erase and program routines,
         from its link map (a power cut inside one is counted as such)."""
-        found = []
+        found: list[tuple[int, int]] = []
         try:
             lines = (self.root / "rom" / "bootrom.map").read_text().splitlines()
         except OSError:

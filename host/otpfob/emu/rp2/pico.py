@@ -38,10 +38,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ..ds3231 import Clock
-from ..parts import EmulatorError, TokenParts
+from ..parts import FLASH_UMASK, EmulatorError, TokenParts, private_flash
 from ..serial_pty import SerialPty
 from . import build
 
@@ -58,6 +60,7 @@ UF2_FAMILY_RP2040 = 0xE48BFF56
 XIP_BASE = 0x10000000
 # Emulated time one sync may run ahead: the latency of host input and pin changes.
 SLICE_NS = 2_000_000
+T = TypeVar("T")
 
 
 class EmulatedPico(TokenParts):
@@ -70,16 +73,23 @@ class EmulatedPico(TokenParts):
         image: str | os.PathLike | None = None,
         board_file: str | os.PathLike | None = None,
         paced: bool = True,
+        stepped: bool = False,
         wire_time: bool = True,
+        rtc_ppm: float = 0.0,
     ) -> None:
         """``flash``: folder holding flash.bin (created from ``image``, the
         flash of a deployed Pico, when missing).  ``paced``: emulated time
-        never runs ahead of the wall clock.  ``wire_time``: I2C transfers
-        take their time on the wire at the bus frequency, as on a board."""
+        never runs ahead of the wall clock.  ``stepped``: emulated time moves
+        only when ``advance()`` (or ``exchange()``) moves it, whatever the
+        wall clock does; host bytes reach the chip at the instant it
+        stands at, so a run is the same on any host, however loaded
+        (benchmarks).  ``wire_time``: I2C transfers
+        take their time on the wire at the bus frequency, as on a board.
+        ``rtc_ppm``: the DS3231's rate error (the chip's own RTC is
+        rp2040js's, without one)."""
         self.rp2 = build.require()
         self._own_flash = flash is None
-        self.flash = Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-pico-"))
-        self.flash.mkdir(parents=True, exist_ok=True)
+        self.flash = private_flash(Path(flash) if flash else Path(tempfile.mkdtemp(prefix="otpfob-pico-")))
         self.image = self.flash / FLASH_FILE
         if not self.image.exists():
             if image is not None:
@@ -87,19 +97,24 @@ class EmulatedPico(TokenParts):
             else:  # a Pico with only MicroPython on it: littlefs is made at first boot
                 fw = self.rp2.firmware.read_bytes()
                 self.image.write_bytes(fw + b"\xff" * (FLASH_BYTES - len(fw)))
+            os.chmod(self.image, 0o600)
         self._base_ns = 0  # emulated time of earlier power-ons
         self._ns = 0  # emulated time since this power-on
         super().__init__(
             board_file or build.BOARD_FILE,
             clock or Clock(time.time(), source=self.emulated_seconds),
             rtc_set=rtc_set,
+            rtc_ppm=rtc_ppm,
         )
         if clock is not None:  # the RTC counts emulated time from where it stands
-            now = clock.now()
-            clock._source = self.emulated_seconds
-            clock.set(now)
+            clock.rebase(self.emulated_seconds)
         self.paced = paced
+        self.stepped = stepped
         self.wire_time = wire_time
+        self.inputs = 0  # host writes that reached the chip
+        self._input_line_done = True  # the last of them ended a line
+        self._stopped_ns = 0  # emulated time of the chip's last sync (where a slice ended)
+        self.lines_out = 0  # line ends the firmware sent to the host
         self.serial: SerialPty | None = None
         self.proc: subprocess.Popen | None = None
         self._link: threading.Thread | None = None
@@ -120,9 +135,9 @@ class EmulatedPico(TokenParts):
         self.reply_after = -1  # instructions from the last host input to the end of a line sent back
         # Called as f(addr, emulated_ns) after each I2C write reached a model
         # (benchmarks watch the OLED's RAM with it).
-        self.on_i2c_write = None
+        self.on_i2c_write: Callable[[int, int], None] | None = None
         # Called as f(data, emulated_ns) for each USB packet the firmware sent.
-        self.on_usb = None
+        self.on_usb: Callable[[bytes, int], None] | None = None
         self.boots = 0
         self.resets = 0
         self.bootsel_dir = self.flash / BOOTSEL_DIR
@@ -148,26 +163,68 @@ class EmulatedPico(TokenParts):
         """Emulated time the core spent in WFI/WFE since this power-on."""
         return self._wait_ns
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, timeout: float | None = None) -> None:
         """Let emulated time run ``seconds`` ahead of the wall clock (as fast
-        as the emulator goes) and wait until it has."""
+        as the emulator goes; stepped: from where it stands) and wait until
+        it has."""
         target = self.emulated_ns() + int(seconds * 1e9)
         with self._cv:
-            self._skip_ns += int(seconds * 1e9)
+            if self.stepped:
+                self._skip_ns = max(self._skip_ns, target - self._emu0)
+            else:
+                self._skip_ns += int(seconds * 1e9)
             self._cv.notify_all()
-        self.wait_emulated(target)
+        self.wait_emulated(target, timeout)
 
     def wait_emulated(self, target_ns: int, timeout: float | None = None) -> None:
         """Block until emulated time reaches ``target_ns``."""
         limit = timeout if timeout is not None else 30 + 10 * max(0, target_ns - self.emulated_ns()) / 1e9
         deadline = time.monotonic() + limit
         with self._cv:
-            while self.emulated_ns() < target_ns:
+            # Stepped: until the chip has stopped there (an I2C event of the
+            # slice still running already says a later time than its start).
+            while (self._stopped_ns if self.stepped else self.emulated_ns()) < target_ns:
                 if not self.running:
                     raise EmulatorError("the emulated Pico stopped:\n" + self._tail())
                 self._cv.wait(min(0.5, max(0.0, deadline - time.monotonic())))
                 if time.monotonic() > deadline:
                     raise TimeoutError("emulated time did not reach %d ns" % target_ns)
+
+    def exchange(self, talk: Callable[[], T], step: float = 0.001, timeout: float = 300) -> T:
+        """Stepped: run ``talk`` (write one request to the serial port, read
+        its reply) in a thread, and move emulated time on in ``step``
+        seconds from the instant the request reached the chip until a line
+        has come back; ``talk``'s result.  Where the chip then stands
+        depends on emulated time only."""
+        box: dict = {}
+
+        def run() -> None:
+            try:
+                box["value"] = talk()
+            except BaseException as e:  # re-raised in the caller
+                box["error"] = e
+
+        inputs, lines = self.inputs, self.lines_out
+        thread = threading.Thread(target=run, name="otpfob-pico-exchange", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            # The whole request line at one instant (a pty may split a write).
+            while (self.inputs == inputs or not self._input_line_done) and thread.is_alive():
+                self._cv.wait(0.05)
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the request never reached the emulated Pico")
+        while self.lines_out == lines and thread.is_alive():
+            self.advance(step)
+            if time.monotonic() > deadline:
+                raise TimeoutError("the emulated Pico did not answer")
+        thread.join(30)  # the reply is in the pty: only the reader is left
+        while thread.is_alive():  # a line that was not the reply: go on
+            self.advance(step)
+            thread.join(0.05)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of emulated time (paced: about as long on the wall)."""
@@ -184,7 +241,7 @@ class EmulatedPico(TokenParts):
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and self._on
 
-    def start(self) -> "EmulatedPico":
+    def start(self) -> EmulatedPico:
         if self.serial is None:
             self.serial = SerialPty()
         link_in_r, link_in_w = os.pipe()  # CPython -> Node
@@ -215,6 +272,7 @@ class EmulatedPico(TokenParts):
                 stderr=err_w,
                 pass_fds=(link_in_r, link_out_w),
                 close_fds=True,
+                umask=FLASH_UMASK,
             )
         except OSError as e:
             raise EmulatorError("Node.js could not be started (%s)." % e.strerror) from None
@@ -395,7 +453,7 @@ class EmulatedPico(TokenParts):
         if self._own_flash:
             shutil.rmtree(self.flash, ignore_errors=True)
 
-    def __enter__(self) -> "EmulatedPico":
+    def __enter__(self) -> EmulatedPico:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -469,11 +527,14 @@ class EmulatedPico(TokenParts):
             if self.on_i2c_write is not None:
                 self.on_i2c_write(p[0], self._base_ns + self._ns)
         elif kind == b"U":
-            self._to_host(p[16:])
+            # Recorded before the bytes reach the pty: whoever reads them
+            # there finds their emulated instant already noted.
             if b"\n" in p[16:]:
                 self.reply_after = int(struct.unpack_from("<d", p, 8)[0])
+                self.lines_out += p[16:].count(b"\n")
             if self.on_usb is not None:
                 self.on_usb(p[16:], self._base_ns + int(struct.unpack_from("<d", p, 0)[0]))
+            self._to_host(p[16:])
         elif kind == b"E":
             self._event(json.loads(p))
         elif kind == b"Y":
@@ -516,6 +577,7 @@ class EmulatedPico(TokenParts):
         with self._cv:
             if not state.get("off"):
                 self._ns = int(state["nanos"])
+                self._stopped_ns = self._base_ns + self._ns
                 self._instr = int(state["instr"])
                 self._wait_ns = int(state["wait"])
                 self._since_input = int(state["sinceInput"])
@@ -529,6 +591,10 @@ class EmulatedPico(TokenParts):
             if data:
                 cmds.append({"op": "input", "data": base64.b64encode(data).decode()})
                 self.last_input_ns = self.emulated_ns()
+                with self._cv:
+                    self.inputs += 1
+                    self._input_line_done = data.endswith(b"\n")
+                    self._cv.notify_all()
             if state.get("off") and not any(c["op"] in ("power_on", "quit") for c in cmds):
                 # Power is off: nothing runs until a command comes.
                 self._reply(cmds)
@@ -538,7 +604,14 @@ class EmulatedPico(TokenParts):
                 return
             now = self.emulated_ns()
             until = now + SLICE_NS
-            if self.paced and on:
+            if self.stepped and on:
+                limit = self._emu0 + self._skip_ns
+                if limit <= now and not cmds:
+                    # At the horizon: wait for advance(), host input or a command.
+                    select.select([self._host_r], [], [], 0.005)
+                    continue
+                until = min(until, max(limit, now + 1))
+            elif self.paced and on:
                 limit = self._emu0 + self._skip_ns + int((time.monotonic() - self._wall0) * 1e9)
                 if limit <= now and not cmds:
                     # Ahead of the wall clock: wait for it, for host input or a command.

@@ -1,0 +1,114 @@
+"""`otpfob deploy` as a library: put otpfob on a board running MicroPython,
+or flash a Pico with the otpfob image.
+
+`run()` is the whole flow, in the order that touches nothing before it has
+to: the board name is checked, the board is asked what it runs (`board`),
+checked, the firmware built (`mpy`), checked again for room, copied
+(`transfer.copy`, or through BOOTSEL for an image: `uf2`), reset, and must
+answer `info` with this release's version. Every refusal is a `DeployError`
+sentence; the CLI only shows progress and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import discover
+from ..errors import DeployError
+from .board import BoardInfo, board_from, check_board, probe, refuse_running_otpfob
+from .mpy import Build, Progress, board_arch, board_names, build, image_build, quiet
+from .transfer import COPY_STALL, copy, mpremote_args, reset_and_check
+from .uf2 import IMAGE, find_drive, flash_image
+
+__all__ = [
+    "COPY_STALL",
+    "IMAGE",
+    "BoardInfo",
+    "Build",
+    "Deployed",
+    "board_arch",
+    "board_from",
+    "board_names",
+    "build",
+    "check_board",
+    "copy",
+    "find_drive",
+    "flash_image",
+    "image_build",
+    "mpremote_args",
+    "probe",
+    "reset_and_check",
+    "run",
+]
+
+CopyStep = Callable[[Build, str], None]
+
+
+@dataclass
+class Deployed:
+    port: str  # where the token answers now
+    board: str
+    version: str  # the firmware version it reported after the reset
+
+
+def run(
+    port: str | None,
+    board: str | None,
+    *,
+    image: Path | None = None,
+    drive: Path | None = None,
+    find_port: Callable[[], str] = discover.find_port,
+    progress: Progress = quiet,
+    copy_step: CopyStep | None = None,
+) -> Deployed:
+    """Deploy to the board on ``port`` (None: ``find_port()``); ``board``
+    None: the board's own description decides. ``image``: flash this .uf2
+    (through the RPI-RP2 drive, ``drive`` or found) instead of copying .mpy
+    files. ``copy_step(build, port)`` replaces the plain copy (the CLI's
+    progress bar wraps `copy`)."""
+    if board is not None:
+        board_arch(board)  # its one-sentence refusal, before any port is touched
+    copy_step = copy_step or (lambda out, p: copy(out, p, progress=progress))
+    # Each deploy builds in a folder of its own: two at once (two boards)
+    # must not delete each other's files mid-copy.
+    work = Path(tempfile.mkdtemp(prefix="otpfob-deploy-"))
+    try:
+        if image is not None:
+            image_build(board or "pico", work)  # refuses other boards before anything is touched
+            port = flash_image(image, port=port, drive=drive, find_port=discover.find_port, progress=progress)
+            info = probe(port)
+            if not board:
+                board = board_from(info) or "pico"
+                progress(f"The board says it is a {info.description}: deploying --board {board}.")
+            out = image_build(board, work)
+            check_board(info, board, port, files=[p for p, _ in out.files], mpy=False)
+        else:
+            port = port or find_port()  # the board first: nothing is compiled for a missing one
+            refuse_running_otpfob(port)
+            info = probe(port)
+            board = board or _board_of(info, port, progress)
+            check_board(info, board, port, files=None)  # chip and .mpy before compiling
+            out = build(board, out_dir=work, progress=progress)
+            progress(f"Built {len(out.files)} files for {board} ({out.arch}).")
+            check_board(info, board, port, files=[p for p, _ in out.files])
+        copy_step(out, port)
+        version = reset_and_check(port, progress=progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Deployed(port, board, version)
+
+
+def _board_of(info: BoardInfo, port: str, progress: Progress) -> str:
+    """The board a probed board's description settles, said aloud; else a refusal."""
+    board = board_from(info)
+    if not board:
+        raise DeployError(
+            f"The board on {port} describes itself as {info.description!r}, which does not settle the board"
+            f" file; name it with --board ({board_names()})."
+        )
+    progress(f"The board says it is a {info.description}: deploying --board {board}.")
+    return board

@@ -1,0 +1,41 @@
+"""`make bench-rp2` in its smoke form (one round, no goal check, nothing
+written), so the benchmark cannot rot: every figure it reports is measured
+in emulated time from recorded OLED writes, and each must come out."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.rp2
+
+BENCH = Path(__file__).resolve().parents[2] / "host" / "tools" / "bench_rp2.py"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_rp2", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_rp2_smoke_measures_every_figure(pico_image, pico_frozen_image):
+    bench = load_bench()
+    res = bench.measure(1, seed=1, smoke=True)
+    for key in ("period", "press", "boot_mpy", "boot_frozen", "provision"):
+        (value,) = res[key]
+        # NaN: the expected screen never came (a missed frame or a wrong code).
+        assert math.isfinite(value) and 0 < value < 5000, (key, value)
+    # The new code cannot be on the panel sooner than its changed bytes take on the wire.
+    assert 0 < res["period_floor"][0] <= res["period"][0]
+    assert 0 < res["busy_code"] < 100
+    assert res["i2c_code"] > 0  # the countdown redraws every second
+    assert res["free_frozen"][0] > res["free_mpy"][0] > 0
+    text = bench.table(res, 1)
+    for what, *_ in bench.GOALS.values():
+        assert what in text
+    assert "not measured" not in text
