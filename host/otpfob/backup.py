@@ -35,8 +35,7 @@ from typing import TYPE_CHECKING, Any
 from fob import proto
 
 from .errors import InputError
-from .migration import MAX_ENTRIES, Entry
-from .migration import why_not_loadable
+from .migration import MAX_ENTRIES, Entry, why_not_loadable
 from .uri import HOTP, TOTP, Account
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ def test_info_says_who_can_read_the_flash(make_token):
     out = run(tok.port, "info")
     exposure = load_board(paths.BOARDS / "sim.py")["EXPOSURE"]
     lines = [line for line in out.splitlines() if line.startswith("Exposure:")]
-    assert lines == [f"Exposure:    {exposure} (docs/security.md)"]
+    assert lines == [f"Exposure:    {exposure} ({paths.doc('security.md')})"]
 
 
 def test_every_board_states_its_exposure_and_the_docs_have_its_table():
