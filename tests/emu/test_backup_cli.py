@@ -15,6 +15,7 @@ import io
 import json
 import os
 import pty
+import random
 import re
 import select
 import stat
@@ -28,6 +29,7 @@ import pyotp
 import pytest
 from pskc import PSKC
 
+from conftest import SEED
 from fob import proto
 from otpfob import paths
 from otpfob.emu import leakscan
@@ -36,6 +38,9 @@ from otpfob.errors import EXIT_FAILED, EXIT_OK
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 from support.cli import Transcript, one_sentence, state
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 pytestmark = pytest.mark.emu
 
@@ -54,7 +59,7 @@ class Run(Transcript):
 
     def secret(self, n: int = 20) -> str:
         """A fresh Base32 secret (unpadded), scanned for at the end."""
-        key = os.urandom(n)
+        key = _RNG.randbytes(n)
         self.secrets.append(key)
         leakscan.add_secret(key)
         return base64.b32encode(key).decode().rstrip("=")
@@ -391,7 +396,7 @@ def test_a_vendors_pskc_file_loads_and_checks(run, make_token, tmp_path, encrypt
         dict(id="HOTP-0002", serial="000123", secret=raw(h_secret), algorithm=HOTP_URI,
              response_length=6, counter=12, friendly_name="door token"),
     ]  # fmt: skip
-    psk = os.urandom(16)
+    psk = _RNG.randbytes(16)
     path = tmp_path / "tokens.pskc"
     path.write_bytes(_vendor(keys, psk if encrypted else None))
     extra = ["--pskc-key", psk.hex()] if encrypted else []
@@ -399,7 +404,9 @@ def test_a_vendors_pskc_file_loads_and_checks(run, make_token, tmp_path, encrypt
         before = state(tok)
         r = run("import", str(path), "--all", "--port", tok.port, code=EXIT_FAILED)
         assert "--pskc-key" in one_sentence(r.stderr)
-        r = run("import", str(path), "--all", "--port", tok.port, "--pskc-key", os.urandom(16).hex(), code=EXIT_FAILED)
+        r = run(
+            "import", str(path), "--all", "--port", tok.port, "--pskc-key", _RNG.randbytes(16).hex(), code=EXIT_FAILED
+        )
         assert one_sentence(r.stderr).endswith("nothing was loaded.")
         assert state(tok) == before
     r = run("import", str(path), "--all", "--port", tok.port, *extra)
@@ -444,7 +451,7 @@ def test_bad_backups_and_files_load_nothing(run, make_token, tmp_path):
         assert "Found" not in r.stdout
         assert state(tok) == before, name
     long_key = tmp_path / "long.pskc"
-    long_key.write_bytes(_vendor([dict(id="K", secret=os.urandom(proto.MAX_KEY + 1), algorithm=TOTP_URI)]))
+    long_key.write_bytes(_vendor([dict(id="K", secret=_RNG.randbytes(proto.MAX_KEY + 1), algorithm=TOTP_URI)]))
     r = run("import", str(long_key), "--all", "--port", tok.port, code=EXIT_FAILED)
     assert one_sentence(r.stderr) == (
         f"Key 1 of {long_key} has a {proto.MAX_KEY + 1}-byte secret and the token holds at most {proto.MAX_KEY} bytes;"

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import base64
 import json
-import os
+import random
 import time
 
 import pyotp
 import pytest
 from click.testing import CliRunner
 
+from conftest import SEED
 from fob import proto
 from otpfob import cli
 from otpfob.emu.testing import ProtocolClient
 from otpfob.errors import EXIT_CLOCK, EXIT_OK
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 pytestmark = pytest.mark.emu
 
@@ -32,7 +36,7 @@ def run(tok, *args: str, code: int = EXIT_OK):
 
 
 def provision(tok) -> str:
-    secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+    secret = base64.b32encode(_RNG.randbytes(20)).decode().rstrip("=")
     run(tok, "provision", "--secret", secret, "--label", "clockcheck")
     return secret
 

@@ -243,8 +243,10 @@ def test_refuses_full_flash_and_other_mpy(make_pico):
         "class _Sys:\n"
         "    implementation = _Impl\n"
         "    platform = sys.platform\n"
-        "    def __getattr__(self, n):\n"
-        "        return getattr(sys.modules['_real_sys'], n)\n"
+        # The real sys bound here: boot.py and main.py share globals, and
+        # main.py's own `import sys` rebinds the name to this shim.
+        "    def __getattr__(self, n, _real=sys):\n"
+        "        return getattr(_real, n)\n"
         "sys.modules['_real_sys'] = sys\n"
         "sys.modules['sys'] = _Sys()\n"
         "''')\nf.close()",

@@ -11,6 +11,7 @@ import time
 
 import pyotp
 import pytest
+from test_rp2_token import see_clock_notice
 
 from conftest import SEED
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
@@ -34,10 +35,11 @@ def test_hotp_on_the_button_and_a_long_name_scrolled(make_pico):
     secret = random_secret()
     start = rnd.randrange(0, 10_000)
     with ProtocolClient(pico.port) as c:
-        c.call("time_set", time=T0)
+        set_back = c.call("time_set", time=T0)
         c.call("add", label="door", secret=secret, type="hotp", counter=start, digits=8)
         c.call("add", label=LABEL, issuer=ISSUER, secret=random_secret())
     hotp = pyotp.HOTP(secret, digits=8)
+    see_clock_notice(pico, set_back)
     pico.wait_for_screen(lambda t: "Hold the button" in t and "door" in t, 20)
     shown = []
     for k in range(2):

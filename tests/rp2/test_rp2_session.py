@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import stat
 
 import pytest
 import serial
 
+from conftest import SEED
 from fob import proto
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.errors import TokenError
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 pytestmark = pytest.mark.rp2
 
@@ -66,7 +71,7 @@ def test_the_session_belongs_to_its_owner(make_pico):
         with ProtocolClient(pico.port, timeout=10) as c:
             for _ in range(3):
                 pico.advance(25)
-                assert c.raw(b"\xff" + os.urandom(40).replace(b"\n", b"") + b"\n")["err"] == proto.E_FRAME
+                assert c.raw(b"\xff" + _RNG.randbytes(40).replace(b"\n", b"") + b"\n")["err"] == proto.E_FRAME
                 assert c.request("info")["unlocked"] is False
         with pytest.raises(TokenError) as e:
             s.list_accounts()

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
 import types
 from pathlib import Path
+
+from conftest import SEED
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
@@ -423,7 +429,7 @@ class AppRig:
         import hashlib
         import hmac
 
-        hc = os.urandom(16)
+        hc = _RNG.randbytes(16)
         ch = self.call(op="unlock", host_challenge=hc.hex())
         challenge = bytes.fromhex(ch["challenge"])
         assert bytes.fromhex(ch["proof"]) == token_proof(key, hc, challenge)

@@ -10,13 +10,18 @@ import base64
 import hashlib
 import hmac
 import os
+import random
 
 import pyotp
 import pytest
 
+from conftest import SEED
 from fob import access as faccess
 from fob import proto
 from support.fw import ServerRig, flash_files, token_proof
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 T0 = 1_750_000_000
 TAG = proto.REPLY_TAG.encode()
@@ -29,7 +34,7 @@ class Host:
     """What the host tool does, written independently of the firmware."""
 
     def __init__(self, password=PASSWORD, iterations=ITER):
-        self.salt = os.urandom(16)
+        self.salt = _RNG.randbytes(16)
         self.iterations = iterations
         self.key = hashlib.pbkdf2_hmac("sha256", password.encode(), self.salt, iterations, 32)
 

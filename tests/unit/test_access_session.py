@@ -17,8 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import SEED
 from fob import proto
 from support.fw import RequestSeal, ServerRig
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 PASSWORD_KEY = hashlib.pbkdf2_hmac("sha256", b"pw", b"salt-of-this-token", proto.MIN_ITERATIONS, 32)
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -29,7 +33,7 @@ class Tok(ServerRig):
         super().__init__(ms=0, own_ticks=True, button=True)
 
     def open_session(self, key=PASSWORD_KEY):
-        hc = os.urandom(16)
+        hc = _RNG.randbytes(16)
         ch = self.ok("unlock", host_challenge=hc.hex())
         challenge = bytes.fromhex(ch["challenge"])
         self.ok("unlock", response=hmac.new(key, challenge, hashlib.sha256).hexdigest())
@@ -48,7 +52,7 @@ def tok(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     t = Tok()
     t.ok("add", label="a", secret=SECRET)
-    t.ok("access_set", key=PASSWORD_KEY.hex(), salt=os.urandom(16).hex(), iterations=proto.MIN_ITERATIONS)
+    t.ok("access_set", key=PASSWORD_KEY.hex(), salt=_RNG.randbytes(16).hex(), iterations=proto.MIN_ITERATIONS)
     assert t.ok("info")["unlocked"] is False  # setting a password leaves the link locked
     return t
 
@@ -143,14 +147,14 @@ def test_a_new_unlock_replaces_the_session_and_the_old_seal_dies(tok):
 
 def test_another_programs_unlock_step_does_not_touch_the_session(tok):
     tok.open_session()
-    tok.other("unlock", host_challenge=os.urandom(16).hex())
+    tok.other("unlock", host_challenge=_RNG.randbytes(16).hex())
     assert tok.ok("list")["total"] == 1
 
 
 def test_the_setter_of_a_password_must_unlock(tok):
     tok.open_session()
-    new_key = os.urandom(32)
-    tok.ok("access_set", key=new_key.hex(), salt=os.urandom(16).hex(), iterations=proto.MIN_ITERATIONS)
+    new_key = _RNG.randbytes(32)
+    tok.ok("access_set", key=new_key.hex(), salt=_RNG.randbytes(16).hex(), iterations=proto.MIN_ITERATIONS)
     assert not session_open(tok)
     tok.open_session(new_key)
     tok.ok("access_clear")

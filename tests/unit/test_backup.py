@@ -12,6 +12,7 @@ import base64
 import hashlib
 import io
 import os
+import random
 import re
 import stat
 from pathlib import Path
@@ -21,11 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pskc import PSKC
 
+from conftest import SEED
 from fob import proto
 from otpfob import backup
 from otpfob.emu import leakscan
 from otpfob.errors import InputError
 from otpfob.uri import HOTP, TOTP, Account
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 FAST = 1000  # PBKDF2 rounds for the cases that are not about the cost
 PASSWORD = "correct horse battery"
@@ -34,7 +39,7 @@ TOTP_URI = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
 
 
 def account(label="alice", **kw) -> Account:
-    kw.setdefault("key", os.urandom(20))
+    kw.setdefault("key", _RNG.randbytes(20))
     return Account(label=label, **kw)
 
 
@@ -169,7 +174,7 @@ def test_a_changed_or_cut_backup_loads_nothing(tamper, expected):
 
 def test_a_secret_swapped_for_a_plain_one_is_refused():
     text = backup.encode([account()], PASSWORD, iterations=FAST).decode()
-    plain = base64.b64encode(os.urandom(20)).decode()
+    plain = base64.b64encode(_RNG.randbytes(20)).decode()
     swapped = re.sub(
         r"<pskc:Secret>.*?</pskc:Secret>",
         f"<pskc:Secret><pskc:PlainValue>{plain}</pskc:PlainValue></pskc:Secret>",
@@ -193,7 +198,7 @@ def _vendor(keys: list[dict], *, psk: bytes | None = None, algorithm: str = "aes
 
 
 def _vendor_keys():
-    seeds = [os.urandom(20), os.urandom(32), os.urandom(20)]
+    seeds = [_RNG.randbytes(20), _RNG.randbytes(32), _RNG.randbytes(20)]
     keys = [
         dict(
             id="K1",
@@ -256,7 +261,7 @@ def test_a_vendors_plaintext_file():
 @pytest.mark.parametrize("algorithm, length", [("aes128-cbc", 16), ("aes256-cbc", 32), ("kw-aes128", 16)])
 def test_a_vendors_file_encrypted_with_a_preshared_key(algorithm, length):
     keys, seeds = _vendor_keys()
-    psk = os.urandom(length)
+    psk = _RNG.randbytes(length)
     data = _vendor(keys, psk=psk, algorithm=algorithm)
     assert backup.protection(data, "v.pskc") == backup.PRESHARED
     assert not leaks(data, seeds)
@@ -266,12 +271,12 @@ def test_a_vendors_file_encrypted_with_a_preshared_key(algorithm, length):
         backup.read(data, "v.pskc")
     assert "--pskc-key" in one_sentence(exc)
     with pytest.raises(backup.BackupError) as exc:
-        backup.read(data, "v.pskc", psk=os.urandom(length))
+        backup.read(data, "v.pskc", psk=_RNG.randbytes(length))
     text = one_sentence(exc)
     assert "wrong key" in text or "--pskc-key is not its key" in text, text
     assert text.endswith("nothing was loaded.")
     with pytest.raises(backup.BackupError) as exc:
-        backup.read(data, "v.pskc", psk=os.urandom(length + 8))
+        backup.read(data, "v.pskc", psk=_RNG.randbytes(length + 8))
     assert one_sentence(exc).startswith(
         f"The pre-shared key is {length + 8} bytes and v.pskc's encryption needs {length} bytes"
     )
@@ -285,21 +290,21 @@ def test_a_preshared_key_given_badly():
 
 
 def test_a_vendor_key_that_the_token_cannot_take():
-    too_long = _vendor([dict(id="K", secret=os.urandom(proto.MAX_KEY + 1), algorithm=TOTP_URI)])
+    too_long = _vendor([dict(id="K", secret=_RNG.randbytes(proto.MAX_KEY + 1), algorithm=TOTP_URI)])
     with pytest.raises(backup.BackupError) as exc:
         backup.read(too_long, "v.pskc")
     assert one_sentence(exc) == (
         f"Key 1 of v.pskc has a {proto.MAX_KEY + 1}-byte secret and the token holds at most {proto.MAX_KEY} bytes;"
         " nothing was loaded."
     )
-    ocra = _vendor([dict(id="K", secret=os.urandom(20), algorithm="urn:ietf:params:xml:ns:keyprov:pskc#OCRA-1")])
+    ocra = _vendor([dict(id="K", secret=_RNG.randbytes(20), algorithm="urn:ietf:params:xml:ns:keyprov:pskc#OCRA-1")])
     with pytest.raises(backup.BackupError) as exc:
         backup.read(ocra, "v.pskc")
     assert one_sentence(exc).startswith(
         "Key 1 of v.pskc uses the algorithm 'urn:ietf:params:xml:ns:keyprov:pskc#OCRA-1'"
     )
     # What the token's screen cannot show is listed and skipped, as for phone-app exports.
-    four = _vendor([dict(id="K", secret=os.urandom(20), algorithm=HOTP_URI, response_length=4)])
+    four = _vendor([dict(id="K", secret=_RNG.randbytes(20), algorithm=HOTP_URI, response_length=4)])
     (entry,) = backup.read(four, "v.pskc").entries
     assert entry.account is None and "digits" in entry.problem
 

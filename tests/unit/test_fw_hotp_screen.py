@@ -6,7 +6,7 @@ Without a password the screen works as before (tests/unit/test_fw_display.py).""
 
 import base64
 import hashlib
-import os
+import random
 
 import pyotp
 import pytest
@@ -16,8 +16,12 @@ from support.fw import AppRig, install_framebuf
 
 install_framebuf()
 
+from conftest import SEED  # noqa: E402
 from fob import screen as fw_screen  # noqa: E402
 from fob import storage  # noqa: E402
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 SECRET = base64.b32encode(b"0123456789abcdefghij").decode()
 
@@ -36,7 +40,7 @@ def counter(label):
 
 
 def set_password(rig):
-    salt = os.urandom(16)
+    salt = _RNG.randbytes(16)
     key = hashlib.pbkdf2_hmac("sha256", b"pw", salt, 1000, 32)
     assert rig.call(op="access_set", key=key.hex(), salt=salt.hex(), iterations=1000)["ok"]
     rig.run(0.1)

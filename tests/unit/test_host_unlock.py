@@ -9,12 +9,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import stat
 import struct
 import time
 
 import pytest
 
+from conftest import SEED
 from fob import proto
 from otpfob import access
 from otpfob.errors import TokenError
@@ -22,6 +24,9 @@ from otpfob.floors import IterationFloors
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 from support.fake_token import FakeToken
+
+# Random bytes from the run's seed, so OTPFOB_SEED replays them.
+_RNG = random.Random(f"{SEED}:{__name__}")
 
 PASSWORD = "sunshine42"
 TIOCGEXCL = 0x80045440  # Linux: is TIOCEXCL set on this tty?
@@ -57,11 +62,11 @@ class GreedyToken(FakeToken):
                 "v": proto.VERSION,
                 "id": req["id"],
                 "ok": True,
-                "challenge": os.urandom(16).hex(),
-                "salt": os.urandom(16).hex(),
+                "challenge": _RNG.randbytes(16).hex(),
+                "salt": _RNG.randbytes(16).hex(),
                 "iterations": self.iterations,
                 "retry_ms": 0,
-                "proof": os.urandom(32).hex(),
+                "proof": _RNG.randbytes(32).hex(),
             }
         self._write((proto.REPLY_TAG + json.dumps(reply) + "\n").encode())
 
@@ -97,7 +102,7 @@ def test_a_token_that_cannot_prove_gets_no_answer():
 
 
 def _protect(fake: FakeToken, iterations: int, salt: bytes | None = None) -> bytes:
-    salt = salt or os.urandom(16)
+    salt = salt or _RNG.randbytes(16)
     fake.server.access.set(access.derive_key(PASSWORD, salt, iterations), salt, iterations)
     return salt
 
@@ -119,7 +124,7 @@ def test_the_floor_is_remembered_per_token(tmp_path):
             s.unlock(PASSWORD)
         assert "400,000 to 2,000,000" in str(e.value)
         assert answers(fake) == []
-    assert floors.floor(os.urandom(16)) == 0  # another token: the global floor only
+    assert floors.floor(_RNG.randbytes(16)) == 0  # another token: the global floor only
 
 
 def test_every_request_after_unlock_is_sealed_and_the_port_is_exclusive():

@@ -55,6 +55,9 @@ class Deployed:
     version: str  # the firmware version it reported after the reset
 
 
+AFTER_FLASH_PROBE_S = 150.0
+
+
 def run(
     port: str | None,
     board: str | None,
@@ -80,7 +83,9 @@ def run(
         if image is not None:
             image_build(board or "pico", work)  # refuses other boards before anything is touched
             port = flash_image(image, port=port, drive=drive, find_port=discover.find_port, progress=progress)
-            info = probe(port)
+            # The board has only just restarted on the new image: give its
+            # REPL more time than a running board needs.
+            info = probe(port, timeout=AFTER_FLASH_PROBE_S)
             if not board:
                 board = board_from(info) or "pico"
                 progress(f"The board says it is a {info.description}: deploying --board {board}.")
