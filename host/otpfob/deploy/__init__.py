@@ -55,7 +55,22 @@ class Deployed:
     version: str  # the firmware version it reported after the reset
 
 
-AFTER_FLASH_PROBE_S = 150.0
+AFTER_FLASH_TRIES = 3
+AFTER_FLASH_PROBE_S = 50.0
+
+
+def _probe_after_flash(port: str) -> BoardInfo:
+    """Probe a board that has only just restarted on a new image.  mpremote's
+    Ctrl-C can land while the board is still starting, before main.py runs
+    the app it was meant to stop; it then waits for a REPL that never comes.
+    A fresh try sends a fresh Ctrl-C."""
+    for attempt in range(1, AFTER_FLASH_TRIES + 1):
+        try:
+            return probe(port, timeout=AFTER_FLASH_PROBE_S)
+        except DeployError:
+            if attempt == AFTER_FLASH_TRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def run(
@@ -83,9 +98,7 @@ def run(
         if image is not None:
             image_build(board or "pico", work)  # refuses other boards before anything is touched
             port = flash_image(image, port=port, drive=drive, find_port=discover.find_port, progress=progress)
-            # The board has only just restarted on the new image: give its
-            # REPL more time than a running board needs.
-            info = probe(port, timeout=AFTER_FLASH_PROBE_S)
+            info = _probe_after_flash(port)
             if not board:
                 board = board_from(info) or "pico"
                 progress(f"The board says it is a {info.description}: deploying --board {board}.")
