@@ -13,7 +13,7 @@ PICO_UF2 := build/firmware-pico/otpfob-pico.uf2
 # boards (real-time button holds, throttle delays, restarts), not the CPU.
 PYTEST_ARGS ?= -n 4 --dist loadgroup
 
-.PHONY: all venv lint emulators firmware-pico bench-rp2 bench-rp2-deploy test demo bench bench-host fuzz screenshots clean
+.PHONY: all venv lint emulators firmware-pico bench-rp2 bench-rp2-deploy test test-slow demo bench bench-host fuzz screenshots clean
 
 all: test
 
@@ -57,6 +57,13 @@ lint: venv
 test: venv emulators firmware-pico
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The emulated-Pico proofs that take minutes each (marked slow), which
+# `make test` leaves out to stay within CI's budget: deploy mode switches,
+# the BOOTSEL path, every deploy cut point, the fine sync's spread, the HMAC
+# path timing, `otpfob sim --board pico`, the unlocked CDC fuzz.
+test-slow: venv emulators firmware-pico
+	OTPFOB_SLOW=1 $(PY) -m pytest -m slow $(PYTEST_ARGS)
+
 demo: venv
 	$(PY) -m otpfob.emu.demo
 
@@ -83,7 +90,7 @@ screenshots: venv
 	OTPFOB_SCREENSHOT=docs/img/emulated-screen.png $(PY) -m pytest -q tests/emu/test_token_screenshot.py
 
 fuzz: venv
-	OTPFOB_FUZZ=full $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
+	OTPFOB_FUZZ=full OTPFOB_SLOW=1 $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
 clean:
 	rm -rf build $(VENV)

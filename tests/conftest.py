@@ -43,6 +43,8 @@ if not os.environ.get("OTPFOB_RUNTIME_DIR"):
     os.environ["OTPFOB_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="otpfob-run-")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Tests marked slow run only when asked (`make test-slow`, `make fuzz`).
+RUN_SLOW = os.environ.get("OTPFOB_SLOW") == "1" or os.environ.get("OTPFOB_FUZZ") == "full"
 
 if not os.environ.get("OTPFOB_SEED"):
     # Set once in the controlling process; xdist workers inherit it.
@@ -100,6 +102,16 @@ TIER_MARKERS = {"unit": None, "fw": "upy", "emu": "emu", "rel": "emu", "rp2": "r
 TIERS = ("upy", "emu", "qemu", "rp2")
 
 
+# The emulated Pico is CPU-bound (rp2040js plus its I2C bridge): on two
+# cores, four at once run each at a fraction of its speed and their
+# wall-clock waits time out.  Each rp2 module names one of two lanes (an
+# xdist group, run by one worker under --dist loadgroup), of about equal
+# length, so one Pico per lane runs at a time while the other workers take
+# the rest of the suite.
+RP2_LANE_A = pytest.mark.xdist_group("rp2-a")
+RP2_LANE_B = pytest.mark.xdist_group("rp2-b")
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config, items):
     tests = ROOT / "tests"
@@ -108,6 +120,22 @@ def pytest_collection_modifyitems(config, items):
         marker = TIER_MARKERS.get(folder)
         if marker and not any(item.get_closest_marker(m) for m in TIERS):
             item.add_marker(marker)
+        if folder == "rp2" and item.get_closest_marker("xdist_group") is None:
+            raise pytest.UsageError(f"{item.path.name}: name its lane (RP2_LANE_A or RP2_LANE_B, tests/conftest.py)")
+    if not RUN_SLOW:  # `make test`: the slow proofs are `make test-slow`'s
+        slow = [i for i in items if i.get_closest_marker("slow")]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [i for i in items if not i.get_closest_marker("slow")]
+
+
+def pytest_collection_finish(session):
+    # xdist marks a grouped test by its node id; a pytest that keeps node ids
+    # elsewhere (9.2, pytest-xdist issue 1386) drops the lanes without a word.
+    if getattr(session.config.option, "loadgroup", False):
+        lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise pytest.UsageError(f"xdist's loadgroup did not group {lost[0]}: use the pytest of constraints.txt")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from fob import proto
 
 from .errors import InputError
+from .files import read_user_file
 from .migration import MAX_ENTRIES, Entry, why_not_loadable
 from .uri import HOTP, TOTP, Account
 
@@ -437,14 +438,7 @@ def _accounts(data: bytes, path: Path, password: str) -> list[Account]:
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise BackupError(f"There is no file {path}; check the path.") from None
-    except IsADirectoryError:
-        raise BackupError(f"{path} is a folder; give a backup file.") from None
-    except OSError as exc:
-        raise BackupError(f"{path} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    return read_user_file(path, folder_hint="give a backup file", error=BackupError)
 
 
 def identity(acct: Account) -> tuple[str, str]:

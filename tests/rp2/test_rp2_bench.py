@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.rp2
+from conftest import RP2_LANE_B
+
+pytestmark = [pytest.mark.rp2, RP2_LANE_B]
 
 BENCH = Path(__file__).resolve().parents[2] / "host" / "tools" / "bench_rp2.py"
 

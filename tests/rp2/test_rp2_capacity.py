@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-from conftest import record_cases
+from conftest import RP2_LANE_A, record_cases
 from fob import proto
 from otpfob.emu.testing import ProtocolClient, screen_code
 from support.reference import expected_totp
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, RP2_LANE_A]
 
 T0 = 1_790_000_000
 N = 100

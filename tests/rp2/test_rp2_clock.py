@@ -15,13 +15,13 @@ import statistics
 
 import pytest
 
-from conftest import record_cases
+from conftest import RP2_LANE_B, record_cases
 from otpfob import clocksync
 from otpfob.emu.testing import ProtocolClient
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, RP2_LANE_B]
 
 DAY = 86400
 SLOW = 120  # s per request: the emulation runs slower than real time on a loaded machine
@@ -57,6 +57,7 @@ def off_for(pico, seconds: float) -> None:
     pico.wait_ready(60)
 
 
+@pytest.mark.slow
 def test_fine_sync_precision(make_pico):
     pico = make_pico(rtc_set=True)
     host = HostClock(pico)

@@ -20,12 +20,12 @@ import sys
 
 import pytest
 
-from conftest import ROOT, unavailable
+from conftest import ROOT, RP2_LANE_A, unavailable
 from otpfob import deploy
 from otpfob.emu.testing import ProtocolClient, random_secret
 from support.reference import expected_totp
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, RP2_LANE_A]
 
 T0 = 1_790_000_000
 LONG_LABEL = "é" * 16  # 32 UTF-8 bytes, MAX_LABEL
@@ -133,6 +133,7 @@ def assert_refusal(p, *words):
     return last
 
 
+@pytest.mark.slow
 def test_mpy_then_image_then_mpy(rp2_built, uf2, tmp_path):
     """A stock MicroPython Pico: .mpy deploy (board picked from its
     description), the image over it (no stale /fob left to shadow the
@@ -164,6 +165,7 @@ def test_mpy_then_image_then_mpy(rp2_built, uf2, tmp_path):
         assert fob_origin(pico, reset=False)[0] == "/otp/fob/__init__.mpy"  # main.py puts /otp before .frozen
 
 
+@pytest.mark.slow
 def test_bare_pico_in_bootsel(rp2_built, uf2, tmp_path):
     """A Pico with nothing on it, held in BOOTSEL: `deploy --image` finds the
     drive by its INFO_UF2.TXT, flashes, and sets the token up."""
@@ -216,6 +218,7 @@ def test_refuses_another_platform(m0, board):
     assert m0.exec(listing) == before
 
 
+@pytest.mark.slow
 def test_refuses_full_flash_and_other_mpy(make_pico):
     pico = make_pico()
     # Full flash: a file takes all but 8 blocks.

@@ -9,7 +9,8 @@ CPython model (tests/rel/test_rel_fuzz.py's Rig, the same firmware logic under
 CPython, over the same accounts); nothing may reach a REPL; refused requests
 change nothing: the whole 2 MB flash image is the same byte for byte.
 
-Normal run: 2 x 520 frames or more; `make fuzz` (OTPFOB_FUZZ=full): 2 x 10,000.
+Normal run: 200 frames or more with a password set (without one: `make
+test-slow`); `make fuzz` (OTPFOB_FUZZ=full): 2 x 10,000.
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ from hypothesis import given, seed
 from hypothesis import strategies as st
 from test_rel_fuzz import BASES, KEY2, PER_EXAMPLE, SECRET_B32, Rig, _read_replies, _settings
 
-from conftest import SEED, record_cases
+from conftest import RP2_LANE_B, SEED, record_cases
 from fob import proto
 from otpfob.emu.testing import ProtocolClient
 from otpfob.session import Session
 from otpfob.transport import SerialTransport
 from support import frames as rf
 
-pytestmark = [pytest.mark.rp2, pytest.mark.fuzz]
+pytestmark = [pytest.mark.rp2, pytest.mark.fuzz, RP2_LANE_B]
 
-N = 10_000 if os.environ.get("OTPFOB_FUZZ") == "full" else 520
+N = 10_000 if os.environ.get("OTPFOB_FUZZ") == "full" else 200
 PASSWORD = "fuzzing the real usb stack"
 REPL_SIGNS = (b">>>", b"raw REPL", b"MicroPython v", b"Traceback", b"KeyboardInterrupt")
 
@@ -54,7 +55,9 @@ def with_controls(draw, chunks: list[bytes], locked: bool) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("locked", [False, True], ids=["no-password", "password"])
+@pytest.mark.parametrize(
+    "locked", [pytest.param(False, id="no-password", marks=pytest.mark.slow), pytest.param(True, id="password")]
+)
 def test_fuzz_the_real_usb_cdc(make_pico, tmp_path, locked):
     pico = make_pico()
     with ProtocolClient(pico.port) as c:

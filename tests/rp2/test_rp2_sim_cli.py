@@ -9,13 +9,13 @@ import pyotp
 import pytest
 from click.testing import CliRunner
 
-from conftest import record_cases
+from conftest import RP2_LANE_B, record_cases
 from otpfob import cli
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret
 from otpfob.errors import EXIT_CLOCK
 from support.sim import read_png, start_sim, stop_sim
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, pytest.mark.slow, RP2_LANE_B]
 
 T = 1_801_000_020
 

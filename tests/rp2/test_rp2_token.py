@@ -9,7 +9,6 @@ from the SSD1306 model's RAM and compared with pyotp.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -18,14 +17,15 @@ import time
 
 import pytest
 
-from conftest import SEED, record_cases
+from conftest import RP2_LANE_B, SEED, record_cases
 from otpfob.emu.rp2.probe import hmac_paths
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 from otpfob.errors import EXIT_CLOCK
 from support.cli import code_by_label, run_at, wipe_holding_the_button
+from support.pico import see_clock_notice
 from support.reference import expected
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, RP2_LANE_B]
 
 T0 = 1_790_000_000  # 2026-09-21, a multiple of 10 s
 # A Pico at T0 is far from this computer's clock: provision adds and checks the
@@ -44,16 +44,6 @@ def set_time(pico, t):
     with ProtocolClient(pico.port) as c:
         reply = c.call("time_set", time=t)
     see_clock_notice(pico, reply)
-
-
-def see_clock_notice(pico, reply):
-    """A clock set back by more than a step shows a one-time notice
-    (issue 21); press it away, as its owner would, so the test sees codes."""
-    previous = reply.get("previous")
-    if previous is not None and previous - reply["time"] > 30:
-        pico.wait_for_screen(lambda t: "Clock set back" in t, 60)
-        pico.press()
-        pico.wait_for_screen(lambda t: "Clock set back" not in t, 60)
 
 
 def pico_at(make_pico, t=T0, **kwargs):
@@ -363,6 +353,7 @@ def test_factory_wipe_needs_the_button_held(make_pico):
     assert code == 0 and "gone" not in out, err
 
 
+@pytest.mark.slow
 def test_hmac_path_chosen_on_the_real_port_is_the_fastest(make_pico):
     """Which HMAC path fob.otp picks per algorithm on rp2, and the cycles of
     each (emulated time: the same on any host)."""
@@ -375,24 +366,3 @@ def test_hmac_path_chosen_on_the_real_port_is_the_fastest(make_pico):
         assert us[chosen] <= us[fastest] * 1.1, (alg, chosen, us)
     pico.restart()  # mpremote's Ctrl-C stopped the app: a reset brings it back
     pico.wait_ready(60)
-
-
-def test_deploy_over_a_running_token_keeps_its_accounts(make_pico):
-    """`otpfob deploy --board pico` through the real raw REPL: mpy-cross,
-    mpremote copy, reset (the watchdog), version check; the store stays."""
-    from otpfob.emu.rp2.image import deploy_cli
-
-    pico = pico_at(make_pico)
-    secret = random_secret()
-    with ProtocolClient(pico.port) as c:
-        c.call("add", label="stays", secret=secret)
-    resets = pico.resets
-    done = deploy_cli(pico.port)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "runs otpfob" in done.stdout
-    assert pico.resets > resets  # machine.reset() restarted the chip
-    with ProtocolClient(pico.port) as c:
-        c.wait_ready(60)
-        got = c.call("code", label="stays")
-    assert got["code"] == expected(secret, got["time"])
-    assert os.path.getsize(pico.image) == 2 * 1024 * 1024

@@ -22,11 +22,11 @@ import sys
 import pyotp
 import pytest
 
-from conftest import ROOT, unavailable
+from conftest import ROOT, RP2_LANE_A, unavailable
 from otpfob.emu.testing import ProtocolClient, random_secret
 from support.reference import expected_totp
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, RP2_LANE_A]
 
 # The last commit whose firmware speaks protocol 1 (fob/proto.py VERSION = 1).
 PROTOCOL_1 = "492490dfebf0cd99f426c5464d2e30bd10cf9179"

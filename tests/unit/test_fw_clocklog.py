@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
 
+import fob
 from fob import clocklog, proto
 from fob.access import Access
 from fob.clock import MAX_TIME, MIN_TIME, Clock
@@ -359,3 +361,21 @@ def test_internal_rtc_model_loses_its_time_at_boot():
     assert model.read() == T0 + DAY - 1  # 5 ppm slow: 0.43 s behind
     model.power_on()
     assert model.read() < MIN_TIME
+
+
+def test_the_everyday_clock_read_leaves_the_fine_sync_unloaded(tmp_path, monkeypatch):
+    """`otpfob code` reads the clock each time; on a board that read must not
+    load fob/clockfine.py, whose import needs a contiguous piece of a heap
+    the store and the screen have fragmented.  A fine sync (edge) loads it."""
+    rig = Rig(tmp_path)
+    clocksync.set_coarse(rig.session(), int(rig.true_now()))  # time_set loads it
+    monkeypatch.delitem(sys.modules, "fob.clockfine")
+    monkeypatch.delattr(fob, "clockfine")  # else `from fob import clockfine` finds it
+    got = rig.call("time_get")
+    assert got["clock"] == "ok" and abs(got["time"] - int(rig.true_now())) <= 1
+    assert "fob.clockfine" not in sys.modules
+    for bad in ("yes", 1, None):
+        assert rig.call("time_get", {"edge": bad})["err"] == proto.E_ARG
+    edge = rig.call("time_get", {"edge": True})
+    assert edge["clock"] == "ok" and 0 <= edge["ms"]
+    assert "fob.clockfine" in sys.modules

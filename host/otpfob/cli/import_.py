@@ -19,6 +19,7 @@ from fob import proto
 
 from .. import fleet
 from ..errors import CliError, InputError
+from ..files import read_user_file
 from ..names import quoted, shown
 from ..uri import HOTP, TOTP, Account, parse_uri
 from .context import F, prompt_password, read_stdin_line, token_options
@@ -44,19 +45,12 @@ def read_input(name: str) -> bytes:
     """The bytes of FILE, or of standard input for `-`."""
     if name == "-":
         return sys.stdin.buffer.read(MAX_INPUT + 1)
-    path = Path(name)
-    try:
-        if path.stat().st_size > MAX_INPUT:
-            raise InputError(f"{name} is over {MAX_INPUT // 2**20} MB; give a QR image or a text file of URIs.")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"There is no file {name}; check the path.") from None
-    except IsADirectoryError:
-        raise InputError(f"{name} is a folder; give the image or text file in it.") from None
-    except PermissionError:
-        raise InputError(f"{name} cannot be read (permission denied).") from None
-    except OSError as exc:
-        raise InputError(f"{name} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    return read_user_file(
+        Path(name),
+        folder_hint="give the image or text file in it",
+        limit=MAX_INPUT,
+        too_big=f"{name} is over {MAX_INPUT // 2**20} MB; give a QR image or a text file of URIs.",
+    )
 
 
 def account_from_qr(name: str) -> Account:

@@ -205,8 +205,9 @@ def copy(
         )
 
 
-def reset_and_check(port: str, *, timeout: float = 20.0, progress: Progress = quiet) -> str:
-    """Hard-reset the board, wait for the app, and check it reports this release's VERSION."""
+def reset_and_check(port: str, *, timeout: float = 60.0, progress: Progress = quiet) -> str:
+    """Hard-reset the board, wait for the app, and check it reports this release's VERSION.
+    A board answers within seconds; the wait is long for an emulated one on a busy host."""
     progress(f"Resetting the token on {port}...")
     cmd = mpremote_cmd()
     try:
