@@ -31,14 +31,53 @@ from fob.screen import Screen
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
-LOOP_MS = 10  # sleep between turns, screen on
+try:
+    import select
+    from io import IOBase
+except ImportError:
+    IOBase = None
+
+try:
+    from micropython import const
+except ImportError:  # CPython, for the tests
+
+    def const(x):
+        return x
+
+
+LOOP_MS = 10  # sleep between turns, screen on (the button polled: no pin IRQ)
 LOOP_ASLEEP_MS = 50  # ... and blanked, until the button's pin goes down
+LONGEST_MS = 1000  # with a pin IRQ: the longest sleep, whatever is due
 CLOCK_POLL_MS = 100  # clock reads while the screen is on, without a tick to follow
 CLOCK_POLL_ASLEEP_MS = 1000  # ... and while it is blanked (jump detection)
 TOUCH_MS = 15000
 EDGE_LEAD_MS = 1  # start watching for the next second this early
 EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
 EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
+
+
+_STREAM_POLL = const(3)  # MicroPython's MP_STREAM_POLL ioctl request
+_POLL_RD = const(1)  # ... and its "readable" flag
+
+
+if IOBase is not None:
+
+    class Wake(IOBase):
+        """A stream select.poll finds readable once ``set`` is True: the
+        button's pin IRQ sets it, so one poll sleeps until a press, serial
+        input or the next deadline (as MicroPython's asyncio ThreadSafeFlag
+        does)."""
+
+        def __init__(self):
+            self.set = False
+
+        def ioctl(self, req, flags):
+            if req == _STREAM_POLL and self.set:
+                return flags & _POLL_RD
+            return 0
+
+        def on_edge(self, pin):
+            self.set = True
 
 
 class App:
@@ -93,6 +132,28 @@ class App:
         self._win_end = self._due
         self._verify = False
         self.read_clock(self.screen.active)
+        self._wake = None
+        self._sleep = None
+        self._wake_on_edges()
+
+    def _wake_on_edges(self):
+        # Sleep until something is due, a press or serial input: the button's
+        # pin IRQ and stdin in one select.poll.  Without a pin IRQ, io.IOBase
+        # or select (the Unix port) the loop polls every LOOP_MS instead.
+        b = self.hw.button
+        if b is None or IOBase is None:
+            return
+        try:
+            wake = Wake()
+            p = select.poll()
+            p.register(self.link.stdin, select.POLLIN)
+            p.register(wake, select.POLLIN)
+            if not b.wake_on_edges(wake.on_edge):
+                return
+        except Exception:
+            return
+        self._wake = wake
+        self._sleep = getattr(p, "ipoll", p.poll)
 
     # ---- access control ------------------------------------------------------
     def _held_at_boot(self):
@@ -205,6 +266,8 @@ class App:
         self._sec_at = now
 
     def step(self):
+        if self._wake is not None:
+            self._wake.set = False  # before the button is read: a later edge wakes the next turn
         now = ticks_ms()
         if self.link.serve():
             self.screen.force = True  # an account or the clock may have changed
@@ -232,6 +295,8 @@ class App:
     def pause_ms(self):
         """How long the loop may sleep before its next turn."""
         b = self.hw.button
+        if self._wake is not None:
+            return self._due_ms(b, ticks_ms())
         if (
             not self.screen.ui.awake
             and self._touch is None
@@ -244,6 +309,44 @@ class App:
         d = ticks_diff(self._due, ticks_ms())
         return LOOP_MS if d > LOOP_MS else (d if d > 0 else 0)  # the tick is near
 
+    def _due_ms(self, b, now):
+        # With the pin IRQ: the time to the first thing due that no edge or
+        # serial byte brings (at most LONGEST_MS).
+        wait = LONGEST_MS
+        d = b.due_ms(now)
+        if 0 <= d < wait:
+            wait = d
+        if self._touch is not None:
+            d = self.touch_ms - ticks_diff(now, self._touch[0])
+            if d < wait:
+                wait = d
+        if self.screen.ui.awake and self._second is not None:
+            d = ticks_diff(self._due, now)
+            e = 1000 - ticks_diff(now, self._clock_at)
+            if e < d:
+                d = e
+        else:
+            d = (CLOCK_POLL_MS if self.screen.ui.awake else CLOCK_POLL_ASLEEP_MS) - ticks_diff(now, self._clock_at)
+        if d < wait:
+            wait = d
+        d = self.screen.due_ms(now, self._touch is not None)
+        if 0 <= d < wait:
+            wait = d
+        d = self.server.due_ms(now)
+        if 0 <= d < wait:
+            wait = d
+        return wait if wait > 0 else 0
+
+    def pause(self):
+        """Sleep between turns: until the next thing due, a button edge or
+        serial input (pin IRQ), else LOOP_MS (the button polled)."""
+        ms = self.pause_ms()
+        if self._wake is None:
+            sleep_ms(ms)
+        elif ms > 0 and not self._wake.set:
+            for _ in self._sleep(ms):
+                break
+
     def run(self):
         while True:
             try:
@@ -253,7 +356,7 @@ class App:
             except Exception:
                 # Keep serving; whatever failed is retried next time round.
                 self.screen.force = True
-            sleep_ms(self.pause_ms())
+            self.pause()
 
 
 def main(board=None, buf=None):

@@ -180,6 +180,40 @@ class Screen:
         if awake and not waiting:
             self.draw()
 
+    def due_ms(self, now, waiting):
+        """Milliseconds until update() has something to do that no event
+        brings (blanking, a scroll step, an HOTP code's next second or its
+        end, a note's or notice's end, a display retry); -1: nothing."""
+        d = -1
+        ui = self.ui
+        if ui.failed:
+            d = DISPLAY_RETRY_MS - ticks_diff(now, self._display_at)
+        if not ui.awake or waiting:
+            return d if d > 0 or d == -1 else 0
+        if self.force:
+            return 10  # a redraw failed: try again soon, not in a spin
+        e = self.blank_ms - ticks_diff(now, self.active)
+        if d < 0 or e < d:
+            d = e
+        if ui.scrolls:
+            e = ticks_diff(self._scroll_at, now)
+            if e < d:
+                d = e
+        if self._hotp is not None:
+            left = self.hotp_ms - ticks_diff(now, self._hotp_at)
+            e = left - ((left + 999) // 1000 - 1) * 1000 if left > 0 else 0
+            if e < d:
+                d = e
+        if self._note_at is not None:
+            e = MAINTENANCE_MS - ticks_diff(now, self._note_at)
+            if e < d:
+                d = e
+        if self._notice_at is not None:
+            e = getattr(self.board, "NOTICE_MS", NOTICE_MS) - ticks_diff(now, self._notice_at)
+            if e < d:
+                d = e
+        return d if d > 0 else 0
+
     def _account(self):
         # Texts and key of the shown account, rebuilt only when it changes.
         key = (self.index, self.store.generation)
