@@ -161,6 +161,9 @@ class App:
         if b is None:
             return False
         start = ticks_ms()
+        b.poll(start)
+        if not b.is_down():
+            return False  # up at power-on: no hold to confirm, no wait
         while ticks_diff(ticks_ms(), start) < b.debounce_ms + 20:
             b.poll()
             sleep_ms(5)
@@ -291,6 +294,8 @@ class App:
             self._verify = False
             self.read_clock(now)
             self.screen.update(now, self._touch is not None)
+        elif self._touch is None and self.screen.ui.awake:
+            self.screen.key_ahead()  # the frame is out: idle time
 
     def pause_ms(self):
         """How long the loop may sleep before its next turn."""
@@ -301,7 +306,7 @@ class App:
             not self.screen.ui.awake
             and self._touch is None
             and self.server.pending is None
-            and (b is None or not (b._raw or b.is_pressed()))
+            and (b is None or not (b.is_down() or b.is_pressed()))
         ):
             return LOOP_ASLEEP_MS  # a press that began is then polled every LOOP_MS
         if self._second is None:

@@ -83,6 +83,13 @@ class Screen:
         self._seen_access_set = None
         self._acct = None  # (index, generation) the cached texts/key belong to
         self._key = None
+        # The next account's key, worked out after a code went up, so a
+        # press to it does not wait for its HMAC states: (index, generation).
+        self._ahead = None
+        self._ahead_key = None
+        self._ahead_step = None  # ... and its code for the shown time
+        self._ahead_code = ""
+        self._p = None  # the shown account's Params, read by _screen()
         self._code_step = None
         self._code = ""
         self._next_step = None  # the next period's code, worked out ahead
@@ -214,14 +221,16 @@ class Screen:
                 d = e
         return d if d > 0 else 0
 
-    def _account(self):
+    def _account(self, p=None):
         # Texts and key of the shown account, rebuilt only when it changes.
+        # ``p``: its Params, when the caller has them.
         key = (self.index, self.store.generation)
         if self._acct != key:
             from fob import otp
 
             s = self.store
-            p = s.params(self.index)
+            if p is None:
+                p = s.params(self.index)
             self.ui.prepare(
                 s.issuer(self.index),
                 s.label(self.index),
@@ -229,10 +238,17 @@ class Screen:
                 s.count(),
                 (self.hotp_ms + 999) // 1000 if p.hotp else p.period,
             )
-            self._key = otp.OtpKey(s.key(self.index), p.algorithm)  # one at a time
-            self._acct = key
             self._code_step = None
             self._next_step = None
+            if self._ahead == key:
+                self._key = self._ahead_key  # worked out ahead (key_ahead())
+                self._code_step = self._ahead_step
+                self._code = self._ahead_code
+            else:
+                self._key = otp.OtpKey(s.key(self.index), p.algorithm)
+            self._ahead = None
+            self._ahead_key = None
+            self._acct = key
 
     def _screen(self):
         if self.store.state != proto.STORE_OK:
@@ -247,6 +263,7 @@ class Screen:
         if self.index >= n:
             self.index = n - 1
         p = self.store.params(self.index)
+        self._p = p  # for draw(): read once a frame
         if p.hotp:
             return _S_HOTP if p.touch or not self.access.is_set else _S_HOTP_USB
         st = self.clock_state
@@ -302,8 +319,8 @@ class Screen:
         self._drawn = key
         ui = self.ui
         if screen == _S_CODE:
-            self._account()
-            p = self.store.params(self.index)
+            p = self._p
+            self._account(p)
             period = p.period
             step = t // period
             if step != self._code_step:
@@ -338,7 +355,31 @@ class Screen:
         else:
             self._acct = None
             self._key = None  # no key held while no code is shown
+            self._ahead = None
+            self._ahead_key = None
             ui.message(_MESSAGES[screen])
+
+    def key_ahead(self):
+        """While a TOTP code is up: the next account's key, so a press shows
+        its code sooner.  The app calls it after a frame went out (idle time)."""
+        if self._ahead is not None or self._acct is None or self._key is None or self.time is None:
+            return
+        s = self.store
+        n = s.count()
+        d = self._drawn
+        if n < 2 or type(d) is not tuple or d[0] != _S_CODE:
+            return
+        i = (self.index + 1) % n
+        p = s.params(i)
+        if p.hotp:
+            return
+        from fob import otp
+
+        k = otp.OtpKey(s.key(i), p.algorithm)
+        self._ahead_step = self.time // p.period
+        self._ahead_code = k.totp(self.time, p.digits, p.period)
+        self._ahead_key = k
+        self._ahead = (i, s.generation)
 
     def _notice(self, now):
         """Show the "clock set back" notice; True while it stays."""
@@ -347,6 +388,8 @@ class Screen:
             self._drawn = "notice"
             self._acct = None
             self._key = None
+            self._ahead = None
+            self._ahead_key = None
             self.ui.message(
                 ("Clock set back", "by %d s." % self.clock_log.back, "Codes for later", "times may have", "been read.")
             )

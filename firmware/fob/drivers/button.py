@@ -40,6 +40,10 @@ class Button:
     def is_pressed(self):
         return self._stable
 
+    def is_down(self):
+        """The last reading, not debounced (a press may be beginning)."""
+        return self._raw
+
     def _read(self):
         v = self.pin.value()
         return (not v) if self.active_low else bool(v)

@@ -1,0 +1,23 @@
+# Byte copies for fob.ui in @micropython.viper (native code): glyph columns
+# straight from the font's bytes into the frame buffer at a few cycles a
+# byte, with no slice object and no FrameBuffer per digit on the heap.
+# Importing this module fails where viper is missing (CPython); fob.ui then
+# draws with framebuf and Python loops.
+import micropython
+
+
+@micropython.viper
+def copy8(dst: ptr8, d: int, src: ptr8, s: int):
+    """8 bytes from src[s:] to dst[d:] (a small glyph's columns)."""
+    for j in range(8):
+        dst[d + j] = src[s + j]
+
+
+@micropython.viper
+def copyn(dst: ptr8, d: int, src: ptr8, sn: int):
+    """``sn & 0xFF`` bytes from src[sn >> 8:] to dst[d:] (viper takes at
+    most four arguments, so the source offset and the count share one)."""
+    n = sn & 0xFF
+    s = sn >> 8
+    for j in range(n):
+        dst[d + j] = src[s + j]
