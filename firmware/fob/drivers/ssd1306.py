@@ -77,7 +77,13 @@ def init_commands(width, height, external_vcc=False):
     )
 
 
-_CHUNK = const(16)  # columns: changed spans are sent in whole chunks
+_CHUNK = const(16)  # columns: changed spans are sent in whole chunks (no viper)
+_GRAIN = const(4)  # ... or, with viper, rounded to this many columns
+
+try:
+    from fob.fastcopy import copyn
+except Exception:  # no viper (CPython): whole chunks, views of the frame
+    copyn = None
 
 
 class SSD1306_I2C(framebuf.FrameBuffer):
@@ -112,9 +118,17 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         smv = memoryview(self._shadow)
         self._page = [mv[p * width : (p + 1) * width] for p in range(self.pages)]
         self._spage = [smv[p * width : (p + 1) * width] for p in range(self.pages)]
-        self._chunks = [mv[i : i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
-        ctrl = self._data_vec[0]
-        self._vecs = [[ctrl] * (n + 1) for n in range(width // _CHUNK + 1)]
+        if copyn is None:
+            self._chunks = [mv[i : i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
+            ctrl = self._data_vec[0]
+            self._vecs = [[ctrl] * (n + 1) for n in range(width // _CHUNK + 1)]
+        else:
+            # A span is copied (viper) behind the data control byte of one
+            # transfer buffer; a view of it per span length, made once.
+            self._tx = bytearray(width + 1)
+            self._tx[0] = _CTRL_DATA
+            tmv = memoryview(self._tx)
+            self._txv = [tmv[: n + 1] for n in range(0, width + 1, _GRAIN)]
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self.init_display()
 
@@ -177,6 +191,9 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             b = base + w - 1
             while buf[b] == sh[b]:
                 b -= 1
+            if copyn is not None:
+                self._span(p, a - base, b - base)
+                continue
             k0 = a // _CHUNK
             k1 = b // _CHUNK
             n = k1 - k0 + 1
@@ -191,3 +208,19 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             self.i2c.writevto(self.addr, vec)
             sh[base : base + w] = self._page[p]  # no slice object: allocates nothing
             self._valid = True
+
+    def _span(self, p, c0, c1):
+        # Columns c0..c1 of page p, rounded up to whole grains, in one transfer.
+        w = self.width
+        g = (c1 - c0 + _GRAIN) // _GRAIN
+        n = g * _GRAIN
+        if c0 + n > w:
+            c0 = w - n
+        base = p * w
+        copyn(self._tx, 1, self.buffer, ((base + c0) << 8) | n)
+        self._valid = False
+        self._window(c0, c0 + n - 1, p, p)
+        self.i2c.writeto(self.addr, self._txv[g])
+        sh = self._shadow
+        sh[base : base + w] = self._page[p]  # no slice object: allocates nothing
+        self._valid = True
