@@ -1,4 +1,5 @@
-# Byte copies for fob.ui in @micropython.viper (native code): glyph columns
+# Byte copies and compares for fob.ui and the SSD1306 driver in
+# @micropython.viper (native code): glyph columns and changed spans
 # straight from the font's bytes into the frame buffer at a few cycles a
 # byte, with no slice object and no FrameBuffer per digit on the heap.
 # Importing this module fails where viper is missing (CPython); fob.ui then
@@ -21,3 +22,19 @@ def copyn(dst: ptr8, d: int, src: ptr8, sn: int):
     s = sn >> 8
     for j in range(n):
         dst[d + j] = src[s + j]
+
+
+@micropython.viper
+def same_from(a: ptr8, b: ptr8, i: int, end: int) -> int:
+    """The first index from i (up to end) where a and b differ."""
+    while i < end and a[i] == b[i]:
+        i += 1
+    return i
+
+
+@micropython.viper
+def same_back(a: ptr8, b: ptr8, i: int, start: int) -> int:
+    """The last index from i down to start where a and b differ."""
+    while i > start and a[i] == b[i]:
+        i -= 1
+    return i

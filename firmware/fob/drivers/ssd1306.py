@@ -81,7 +81,7 @@ _CHUNK = const(16)  # columns: changed spans are sent in whole chunks (no viper)
 _GRAIN = const(4)  # ... or, with viper, rounded to this many columns
 
 try:
-    from fob.fastcopy import copyn
+    from fob.fastcopy import copyn, same_back, same_from
 except Exception:  # no viper (CPython): whole chunks, views of the frame
     copyn = None
 
@@ -185,15 +185,16 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             if self._page[p] == self._spage[p]:
                 continue
             base = p * w
+            if copyn is not None:
+                a = same_from(buf, sh, base, base + w)
+                self._span(p, a - base, same_back(buf, sh, base + w - 1, a) - base)
+                continue
             a = base
             while buf[a] == sh[a]:
                 a += 1
             b = base + w - 1
             while buf[b] == sh[b]:
                 b -= 1
-            if copyn is not None:
-                self._span(p, a - base, b - base)
-                continue
             k0 = a // _CHUNK
             k1 = b // _CHUNK
             n = k1 - k0 + 1
