@@ -90,6 +90,8 @@ class Screen:
         self._ahead_step = None  # ... and its code for the shown time
         self._ahead_code = ""
         self._p = None  # the shown account's Params, read by _screen()
+        self._p_index = -1  # ... for this account and store generation
+        self._p_generation = -1
         self._code_step = None
         self._code = ""
         self._next_step = None  # the next period's code, worked out ahead
@@ -262,8 +264,14 @@ class Screen:
             return _S_EMPTY
         if self.index >= n:
             self.index = n - 1
-        p = self.store.params(self.index)
-        self._p = p  # for draw(): read once a frame
+        p = self._p
+        if p is None or self._p_index != self.index or self._p_generation != self.store.generation:
+            # Parsed again only when the account or the store changed (a
+            # new second draws with the same Params).
+            p = self.store.params(self.index)
+            self._p = p
+            self._p_index = self.index
+            self._p_generation = self.store.generation
         if p.hotp:
             return _S_HOTP if p.touch or not self.access.is_set else _S_HOTP_USB
         st = self.clock_state
