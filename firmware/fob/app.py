@@ -54,6 +54,7 @@ TOUCH_MS = 15000
 EDGE_LEAD_MS = 1  # start watching for the next second this early
 EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
 EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
+EDGE_SPIN_MS = 3  # at the expected tick, reads back to back for this long
 
 
 _STREAM_POLL = const(3)  # MicroPython's MP_STREAM_POLL ioctl request
@@ -237,6 +238,18 @@ class App:
                 self.read_clock(now)
             self._due = ticks_add(now, CLOCK_POLL_MS)
             return
+        if s == self._sec and ticks_diff(self._win_end, now) > 0:
+            # The tick is due within a ms or so: read again at once rather
+            # than a loop turn (most of a ms) later, so the new second (a
+            # new period's code) goes out as soon as it begins.
+            end = ticks_add(now, EDGE_SPIN_MS)
+            while s == self._sec and ticks_diff(end, now) > 0:
+                self._sec_at = now  # the last read of the old second
+                now = ticks_ms()
+                try:
+                    s = self._second()
+                except Exception:
+                    break  # the next turn's read says what is wrong
         if s != self._sec:
             last = self._sec_at
             first = self._sec is None
