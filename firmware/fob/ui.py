@@ -26,7 +26,7 @@ import framebuf
 from fob import font
 
 try:
-    from fob.fastcopy import copy8, copyn
+    from fob.bytecopy import copy8, copyn
 except Exception:  # no viper (CPython): glyphs drawn with framebuf and Python
     copy8 = None
     copyn = None
@@ -64,7 +64,7 @@ class UI:
         self.h = display.height if display else 64
         self.small = self.h == 32
         self._region = self.w - 4 if self.small else self.w  # the code's width
-        # Digits: copied page by page from the font's bytes (fob.fastcopy),
+        # Digits: copied page by page from the font's bytes (fob.bytecopy),
         # or, without viper, blitted from a FrameBuffer each.
         self._digits = {}
         if copyn is None:
