@@ -15,10 +15,12 @@
 # With an access password set, Ctrl-C on the USB serial is turned off
 # (fob.link) unless the button is held at power-on.
 
-# fob.server first: the largest module, compiled (Unix port, a source
-# deploy) while the heap is least fragmented (tests/emu/test_token_capacity.py).
+# fob.server first, then fob.screen: the largest modules, compiled (Unix
+# port, a source deploy) while the heap is least fragmented
+# (tests/emu/test_token_capacity.py).
 # isort: off
 from fob.server import PENDING, Server  # first: see above
+from fob.screen import Screen  # second: see above
 
 # isort: on
 from fob import proto
@@ -27,7 +29,6 @@ from fob.clock import JUMP_FILE, JUMP_TOLERANCE_MS, Clock
 from fob.clocklog import ClockLog
 from fob.drivers.button import LONG, SHORT
 from fob.link import Link
-from fob.screen import Screen
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
@@ -307,8 +308,6 @@ class App:
             self._verify = False
             self.read_clock(now)
             self.screen.update(now, self._touch is not None)
-        elif self._touch is None and self.screen.ui.awake:
-            self.screen.key_ahead()  # the frame is out: idle time
 
     def pause_ms(self):
         """How long the loop may sleep before its next turn."""

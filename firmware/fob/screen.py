@@ -83,12 +83,6 @@ class Screen:
         self._seen_access_set = None
         self._acct = None  # (index, generation) the cached texts/key belong to
         self._key = None
-        # The next account's key, worked out after a code went up, so a
-        # press to it does not wait for its HMAC states: (index, generation).
-        self._ahead = None
-        self._ahead_key = None
-        self._ahead_step = None  # ... and its code for the shown time
-        self._ahead_code = ""
         self._p = None  # the shown account's Params, read by _screen()
         self._p_index = -1  # ... for this account and store generation
         self._p_generation = -1
@@ -240,17 +234,10 @@ class Screen:
                 s.count(),
                 (self.hotp_ms + 999) // 1000 if p.hotp else p.period,
             )
+            self._key = otp.OtpKey(s.key(self.index), p.algorithm)  # one at a time
+            self._acct = key
             self._code_step = None
             self._next_step = None
-            if self._ahead == key:
-                self._key = self._ahead_key  # worked out ahead (key_ahead())
-                self._code_step = self._ahead_step
-                self._code = self._ahead_code
-            else:
-                self._key = otp.OtpKey(s.key(self.index), p.algorithm)
-            self._ahead = None
-            self._ahead_key = None
-            self._acct = key
 
     def _screen(self):
         if self.store.state != proto.STORE_OK:
@@ -363,31 +350,7 @@ class Screen:
         else:
             self._acct = None
             self._key = None  # no key held while no code is shown
-            self._ahead = None
-            self._ahead_key = None
             ui.message(_MESSAGES[screen])
-
-    def key_ahead(self):
-        """While a TOTP code is up: the next account's key, so a press shows
-        its code sooner.  The app calls it after a frame went out (idle time)."""
-        if self._ahead is not None or self._acct is None or self._key is None or self.time is None:
-            return
-        s = self.store
-        n = s.count()
-        d = self._drawn
-        if n < 2 or type(d) is not tuple or d[0] != _S_CODE:
-            return
-        i = (self.index + 1) % n
-        p = s.params(i)
-        if p.hotp:
-            return
-        from fob import otp
-
-        k = otp.OtpKey(s.key(i), p.algorithm)
-        self._ahead_step = self.time // p.period
-        self._ahead_code = k.totp(self.time, p.digits, p.period)
-        self._ahead_key = k
-        self._ahead = (i, s.generation)
 
     def _notice(self, now):
         """Show the "clock set back" notice; True while it stays."""
@@ -396,8 +359,6 @@ class Screen:
             self._drawn = "notice"
             self._acct = None
             self._key = None
-            self._ahead = None
-            self._ahead_key = None
             self.ui.message(
                 ("Clock set back", "by %d s." % self.clock_log.back, "Codes for later", "times may have", "been read.")
             )
