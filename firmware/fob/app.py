@@ -1,14 +1,22 @@
 # The token's main loop: serial requests, the button, and the screen.
 #
 # One loop, never blocking: poll stdin (USB serial) for bytes and collect a
-# bounded line (fob.link); poll the button; follow the clock and redraw when
-# what the screen shows changes (fob.screen); sleep until the next poll.
+# bounded line (fob.link); read the button; follow the clock and redraw when
+# what the screen shows changes (fob.screen); then sleep.
+# Where the port has pin IRQs and io.IOBase (rp2, esp32), the loop sleeps in
+# one select.poll on stdin and a Wake stream that the button's pin IRQ makes
+# readable (as asyncio's ThreadSafeFlag does), until the first thing due:
+# the clock's next tick, the screen's next blank, scroll step or notice end,
+# a debounce or long-press threshold, a touch timeout, the idle re-lock; at
+# most LONGEST_MS.  A press or a serial byte wakes it at once.  Without them
+# (the Unix port's emulated token) it polls every LOOP_MS (LOOP_ASLEEP_MS
+# blanked), as before.
 # While the screen is on and the RTC can read its seconds register alone
 # (DS3231), the loop reads the whole clock once a second, just after it
-# ticks: it remembers when the last second began (ticks) and watches the
-# seconds register, 1 ms apart, only around the next expected tick, so a new
-# period's code is on screen within a few ms.  Otherwise it reads the clock
-# every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
+# ticks: it remembers when the last second began (ticks), wakes just before
+# the next one and reads the seconds register back to back until it ticks,
+# so a new period's code is on screen within a few ms.  Otherwise it reads
+# the clock every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
 # Runs unmodified on rp2/esp32 and under the Unix port (the emulator).
 # A code that waits for a button press (touch accounts) does not stop the
 # loop: the server defers its reply and the loop finishes it on the press.
