@@ -174,3 +174,82 @@ def test_128x32_layout(tmp_path, monkeypatch):
     assert r.code() == grouped(pyotp.TOTP(SECRET, digits=10).at(T0))
     r.press()
     assert r.code() == grouped(pyotp.TOTP(SECRET).at(T0))
+
+
+def test_button_says_when_it_must_be_read_again():
+    from fob.drivers.button import LONG, NONE, Button
+    from support.fw import _Pin
+
+    pin = _Pin(1)
+    b = Button(pin, debounce_ms=30, long_ms=800)
+    b.poll(0)
+    assert b.due_ms(0) == -1  # up and still: only an edge can change anything
+    pin.level = 0
+    assert b.poll(100) == NONE
+    assert b.due_ms(110) == 20  # the debounce ends 30 ms after the edge
+    assert b.poll(130) == NONE and b.is_pressed()
+    assert b.due_ms(130) == 800  # ... then the press becomes long
+    assert b.due_ms(900) == 30
+    assert b.poll(930) == LONG
+    assert b.due_ms(940) == -1
+
+
+def test_with_a_pin_irq_the_loop_sleeps_until_something_is_due(tmp_path, monkeypatch):
+    """The rp2 loop (fob.app.Wake in a select.poll with stdin), its poll
+    played by a sleep in virtual time that the IRQ's flag cuts short."""
+    from fob.app import CLOCK_POLL_ASLEEP_MS, CLOCK_POLL_MS, Wake
+    from support.fw import VIRTUAL_TICKS
+
+    monkeypatch.chdir(tmp_path)
+    rig = Rig(BLANK_MS=3000)
+    rig.call(op="add", label="a", secret=SECRET)
+    rig.call(op="add", label="b", secret=SECRET)
+    app = rig.app
+    sleeps = []
+
+    def sleep(ms):
+        sleeps.append(ms)
+        VIRTUAL_TICKS.now += ms
+        return iter(())
+
+    app._wake = Wake()
+    app._sleep = sleep
+
+    def turns(ms):
+        end = rig.now_ms + ms
+        while rig.now_ms < end:
+            app.step()
+            app.pause()
+
+    def edge(level):
+        rig.pin.level = level
+        app._wake.on_edge(rig.pin)  # what the pin IRQ does
+
+    turns(1000)
+    # No second to follow (this RTC has no seconds register): a clock read
+    # each CLOCK_POLL_MS, not a turn each LOOP_MS.
+    assert 1000 // CLOCK_POLL_MS - 1 <= len(sleeps) <= 1000 // CLOCK_POLL_MS + 2, sleeps
+    assert rig.text()[0].startswith("a") and rig.code()
+    # A press: the edge wakes the loop at once; it is read again when the
+    # debounce ends, and the release moves to the next account at once.
+    edge(0)
+    n = len(sleeps)
+    app.pause()
+    assert len(sleeps) == n  # the flag is set: no sleep, the next turn comes at once
+    app.step()
+    assert 0 < app.pause_ms() <= 10  # the debounce (10 ms on this rig)
+    turns(60)
+    edge(1)
+    app.step()
+    assert rig.text()[0].startswith("b")
+    # Blanked BLANK_MS after the press, exactly, then a turn a second.
+    pressed = rig.now_ms
+    while True:
+        app.step()
+        if not app.screen.ui.awake:
+            break
+        app.pause()
+    assert rig.now_ms - pressed == 3000  # the deadline is slept to, not polled for
+    del sleeps[:]
+    turns(5000)
+    assert len(sleeps) <= 5000 // CLOCK_POLL_ASLEEP_MS + 1, sleeps
