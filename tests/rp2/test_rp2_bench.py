@@ -4,25 +4,14 @@ in emulated time from recorded OLED writes, and each must come out."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
 from conftest import RP2_LANE_B
+from support.pico import load_bench
 
 pytestmark = [pytest.mark.rp2, RP2_LANE_B]
-
-BENCH = Path(__file__).resolve().parents[2] / "host" / "tools" / "bench_rp2.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_rp2", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_bench_rp2_smoke_measures_every_figure(pico_image, pico_frozen_image):

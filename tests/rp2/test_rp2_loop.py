@@ -10,12 +10,12 @@ import base64
 import random
 
 import pytest
-from test_rp2_bench import load_bench
 
-from conftest import SEED
+from conftest import RP2_LANE_B, SEED
 from otpfob.emu.ds3231 import Clock
+from support.pico import load_bench
 
-pytestmark = pytest.mark.rp2
+pytestmark = [pytest.mark.rp2, RP2_LANE_B]
 
 T0 = 1_790_000_000
 RTC_ADDR = 0x68
