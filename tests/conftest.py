@@ -290,6 +290,21 @@ def _secret_scan():
 
 
 # -- the emulated Pico (the real rp2 MicroPython in rp2040js) ------------------
+_niced = False
+
+
+@pytest.fixture(autouse=True)
+def _picos_yield_the_cpu(request):
+    """An emulated Pico keeps a core busy, and its tests wait minutes at
+    most; the Unix-port token's tests beside them wait seconds (a 3 s reply,
+    a 15 s touch).  A worker running a lane is niced once (its Picos
+    inherit it), so on two cores those short waits come first."""
+    global _niced
+    if not _niced and request.node.get_closest_marker("rp2"):
+        os.nice(5)
+        _niced = True
+
+
 def require_rp2():
     """The emulated Pico's build; unavailable() if it is missing."""
     from otpfob.emu.rp2 import build
