@@ -1,34 +1,24 @@
 # The token's main loop: serial requests, the button, and the screen.
 #
 # One loop, never blocking: poll stdin (USB serial) for bytes and collect a
-# bounded line (fob.link); read the button; follow the clock and redraw when
-# what the screen shows changes (fob.screen); then sleep.
-# Where the port has pin IRQs and io.IOBase (rp2, esp32), the loop sleeps in
-# one select.poll on stdin and a Wake stream that the button's pin IRQ makes
-# readable (as asyncio's ThreadSafeFlag does), until the first thing due:
-# the clock's next tick, the screen's next blank, scroll step or notice end,
-# a debounce or long-press threshold, a touch timeout, the idle re-lock; at
-# most LONGEST_MS.  A press or a serial byte wakes it at once.  Without them
-# (the Unix port's emulated token) it polls every LOOP_MS (LOOP_ASLEEP_MS
-# blanked), as before.
+# bounded line (fob.link); poll the button; follow the clock and redraw when
+# what the screen shows changes (fob.screen); sleep until the next poll.
 # While the screen is on and the RTC can read its seconds register alone
 # (DS3231), the loop reads the whole clock once a second, just after it
-# ticks: it remembers when the last second began (ticks), wakes just before
-# the next one and reads the seconds register back to back until it ticks,
-# so a new period's code is on screen within a few ms.  Otherwise it reads
-# the clock every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
+# ticks: it remembers when the last second began (ticks) and watches the
+# seconds register, 1 ms apart, only around the next expected tick, so a new
+# period's code is on screen within a few ms.  Otherwise it reads the clock
+# every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
 # Runs unmodified on rp2/esp32 and under the Unix port (the emulator).
 # A code that waits for a button press (touch accounts) does not stop the
 # loop: the server defers its reply and the loop finishes it on the press.
 # With an access password set, Ctrl-C on the USB serial is turned off
 # (fob.link) unless the button is held at power-on.
 
-# fob.server first, then fob.screen: the largest modules, compiled (Unix
-# port, a source deploy) while the heap is least fragmented
-# (tests/emu/test_token_capacity.py).
+# fob.server first: the largest module, compiled (Unix port, a source
+# deploy) while the heap is least fragmented (tests/emu/test_token_capacity.py).
 # isort: off
 from fob.server import PENDING, Server  # first: see above
-from fob.screen import Screen  # second: see above
 
 # isort: on
 from fob import proto
@@ -37,57 +27,18 @@ from fob.clock import JUMP_FILE, JUMP_TOLERANCE_MS, Clock
 from fob.clocklog import ClockLog
 from fob.drivers.button import LONG, SHORT
 from fob.link import Link
+from fob.screen import Screen
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
-try:
-    import select
-    from io import IOBase
-except ImportError:
-    IOBase = None
-
-try:
-    from micropython import const
-except ImportError:  # CPython, for the tests
-
-    def const(x):
-        return x
-
-
-LOOP_MS = 10  # sleep between turns, screen on (the button polled: no pin IRQ)
+LOOP_MS = 10  # sleep between turns, screen on
 LOOP_ASLEEP_MS = 50  # ... and blanked, until the button's pin goes down
-LONGEST_MS = 1000  # with a pin IRQ: the longest sleep, whatever is due
 CLOCK_POLL_MS = 100  # clock reads while the screen is on, without a tick to follow
 CLOCK_POLL_ASLEEP_MS = 1000  # ... and while it is blanked (jump detection)
 TOUCH_MS = 15000
 EDGE_LEAD_MS = 1  # start watching for the next second this early
 EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
 EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
-EDGE_SPIN_MS = 3  # at the expected tick, reads back to back for this long
-
-
-_STREAM_POLL = const(3)  # MicroPython's MP_STREAM_POLL ioctl request
-_POLL_RD = const(1)  # ... and its "readable" flag
-
-
-if IOBase is not None:
-
-    class Wake(IOBase):
-        """A stream select.poll finds readable once ``set`` is True: the
-        button's pin IRQ sets it, so one poll sleeps until a press, serial
-        input or the next deadline (as MicroPython's asyncio ThreadSafeFlag
-        does)."""
-
-        def __init__(self):
-            self.set = False
-
-        def ioctl(self, req, flags):
-            if req == _STREAM_POLL and self.set:
-                return flags & _POLL_RD
-            return 0
-
-        def on_edge(self, pin):
-            self.set = True
 
 
 class App:
@@ -142,28 +93,6 @@ class App:
         self._win_end = self._due
         self._verify = False
         self.read_clock(self.screen.active)
-        self._wake = None
-        self._sleep = None
-        self._wake_on_edges()
-
-    def _wake_on_edges(self):
-        # Sleep until something is due, a press or serial input: the button's
-        # pin IRQ and stdin in one select.poll.  Without a pin IRQ, io.IOBase
-        # or select (the Unix port) the loop polls every LOOP_MS instead.
-        b = self.hw.button
-        if b is None or IOBase is None:
-            return
-        try:
-            wake = Wake()
-            p = select.poll()
-            p.register(self.link.stdin, select.POLLIN)
-            p.register(wake, select.POLLIN)
-            if not b.wake_on_edges(wake.on_edge):
-                return
-        except Exception:
-            return
-        self._wake = wake
-        self._sleep = getattr(p, "ipoll", p.poll)
 
     # ---- access control ------------------------------------------------------
     def _held_at_boot(self):
@@ -171,9 +100,6 @@ class App:
         if b is None:
             return False
         start = ticks_ms()
-        b.poll(start)
-        if not b.is_down():
-            return False  # up at power-on: no hold to confirm, no wait
         while ticks_diff(ticks_ms(), start) < b.debounce_ms + 20:
             b.poll()
             sleep_ms(5)
@@ -247,18 +173,6 @@ class App:
                 self.read_clock(now)
             self._due = ticks_add(now, CLOCK_POLL_MS)
             return
-        if s == self._sec and ticks_diff(self._win_end, now) > 0:
-            # The tick is due within a ms or so: read again at once rather
-            # than a loop turn (most of a ms) later, so the new second (a
-            # new period's code) goes out as soon as it begins.
-            end = ticks_add(now, EDGE_SPIN_MS)
-            while s == self._sec and ticks_diff(end, now) > 0:
-                self._sec_at = now  # the last read of the old second
-                now = ticks_ms()
-                try:
-                    s = self._second()
-                except Exception:
-                    break  # the next turn's read says what is wrong
         if s != self._sec:
             last = self._sec_at
             first = self._sec is None
@@ -291,8 +205,6 @@ class App:
         self._sec_at = now
 
     def step(self):
-        if self._wake is not None:
-            self._wake.set = False  # before the button is read: a later edge wakes the next turn
         now = ticks_ms()
         if self.link.serve():
             self.screen.force = True  # an account or the clock may have changed
@@ -320,57 +232,17 @@ class App:
     def pause_ms(self):
         """How long the loop may sleep before its next turn."""
         b = self.hw.button
-        if self._wake is not None:
-            return self._due_ms(b, ticks_ms())
         if (
             not self.screen.ui.awake
             and self._touch is None
             and self.server.pending is None
-            and (b is None or not (b.is_down() or b.is_pressed()))
+            and (b is None or not (b._raw or b.is_pressed()))
         ):
             return LOOP_ASLEEP_MS  # a press that began is then polled every LOOP_MS
         if self._second is None:
             return LOOP_MS
         d = ticks_diff(self._due, ticks_ms())
         return LOOP_MS if d > LOOP_MS else (d if d > 0 else 0)  # the tick is near
-
-    def _due_ms(self, b, now):
-        # With the pin IRQ: the time to the first thing due that no edge or
-        # serial byte brings (at most LONGEST_MS).
-        wait = LONGEST_MS
-        d = b.due_ms(now)
-        if 0 <= d < wait:
-            wait = d
-        if self._touch is not None:
-            d = self.touch_ms - ticks_diff(now, self._touch[0])
-            if d < wait:
-                wait = d
-        if self.screen.ui.awake and self._second is not None:
-            d = ticks_diff(self._due, now)
-            e = 1000 - ticks_diff(now, self._clock_at)
-            if e < d:
-                d = e
-        else:
-            d = (CLOCK_POLL_MS if self.screen.ui.awake else CLOCK_POLL_ASLEEP_MS) - ticks_diff(now, self._clock_at)
-        if d < wait:
-            wait = d
-        d = self.screen.due_ms(now, self._touch is not None)
-        if 0 <= d < wait:
-            wait = d
-        d = self.server.due_ms(now)
-        if 0 <= d < wait:
-            wait = d
-        return wait if wait > 0 else 0
-
-    def pause(self):
-        """Sleep between turns: until the next thing due, a button edge or
-        serial input (pin IRQ), else LOOP_MS (the button polled)."""
-        ms = self.pause_ms()
-        if self._wake is None:
-            sleep_ms(ms)
-        elif ms > 0 and not self._wake.set:
-            for _ in self._sleep(ms):
-                break
 
     def run(self):
         while True:
@@ -381,7 +253,7 @@ class App:
             except Exception:
                 # Keep serving; whatever failed is retried next time round.
                 self.screen.force = True
-            self.pause()
+            sleep_ms(self.pause_ms())
 
 
 def main(board=None, buf=None):

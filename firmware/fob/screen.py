@@ -83,9 +83,6 @@ class Screen:
         self._seen_access_set = None
         self._acct = None  # (index, generation) the cached texts/key belong to
         self._key = None
-        self._p = None  # the shown account's Params, read by _screen()
-        self._p_index = -1  # ... for this account and store generation
-        self._p_generation = -1
         self._code_step = None
         self._code = ""
         self._next_step = None  # the next period's code, worked out ahead
@@ -183,50 +180,14 @@ class Screen:
         if awake and not waiting:
             self.draw()
 
-    def due_ms(self, now, waiting):
-        """Milliseconds until update() has something to do that no event
-        brings (blanking, a scroll step, an HOTP code's next second or its
-        end, a note's or notice's end, a display retry); -1: nothing."""
-        d = -1
-        ui = self.ui
-        if ui.failed:
-            d = DISPLAY_RETRY_MS - ticks_diff(now, self._display_at)
-        if not ui.awake or waiting:
-            return d if d > 0 or d == -1 else 0
-        if self.force:
-            return 10  # a redraw failed: try again soon, not in a spin
-        e = self.blank_ms - ticks_diff(now, self.active)
-        if d < 0 or e < d:
-            d = e
-        if ui.scrolls:
-            e = ticks_diff(self._scroll_at, now)
-            if e < d:
-                d = e
-        if self._hotp is not None:
-            left = self.hotp_ms - ticks_diff(now, self._hotp_at)
-            e = left - ((left + 999) // 1000 - 1) * 1000 if left > 0 else 0
-            if e < d:
-                d = e
-        if self._note_at is not None:
-            e = MAINTENANCE_MS - ticks_diff(now, self._note_at)
-            if e < d:
-                d = e
-        if self._notice_at is not None:
-            e = getattr(self.board, "NOTICE_MS", NOTICE_MS) - ticks_diff(now, self._notice_at)
-            if e < d:
-                d = e
-        return d if d > 0 else 0
-
-    def _account(self, p=None):
+    def _account(self):
         # Texts and key of the shown account, rebuilt only when it changes.
-        # ``p``: its Params, when the caller has them.
         key = (self.index, self.store.generation)
         if self._acct != key:
             from fob import otp
 
             s = self.store
-            if p is None:
-                p = s.params(self.index)
+            p = s.params(self.index)
             self.ui.prepare(
                 s.issuer(self.index),
                 s.label(self.index),
@@ -251,14 +212,7 @@ class Screen:
             return _S_EMPTY
         if self.index >= n:
             self.index = n - 1
-        p = self._p
-        if p is None or self._p_index != self.index or self._p_generation != self.store.generation:
-            # Parsed again only when the account or the store changed (a
-            # new second draws with the same Params).
-            p = self.store.params(self.index)
-            self._p = p
-            self._p_index = self.index
-            self._p_generation = self.store.generation
+        p = self.store.params(self.index)
         if p.hotp:
             return _S_HOTP if p.touch or not self.access.is_set else _S_HOTP_USB
         st = self.clock_state
@@ -314,8 +268,8 @@ class Screen:
         self._drawn = key
         ui = self.ui
         if screen == _S_CODE:
-            p = self._p
-            self._account(p)
+            self._account()
+            p = self.store.params(self.index)
             period = p.period
             step = t // period
             if step != self._code_step:

@@ -26,12 +26,6 @@ import framebuf
 from fob import font
 
 try:
-    from fob.bytecopy import copy8, copyn
-except Exception:  # no viper (CPython): glyphs drawn with framebuf and Python
-    copy8 = None
-    copyn = None
-
-try:
     from micropython import const
 except ImportError:  # CPython, for the tests
 
@@ -64,16 +58,13 @@ class UI:
         self.h = display.height if display else 64
         self.small = self.h == 32
         self._region = self.w - 4 if self.small else self.w  # the code's width
-        # Digits: copied page by page from the font's bytes (fob.bytecopy),
-        # or, without viper, blitted from a FrameBuffer each.
         self._digits = {}
-        if copyn is None:
-            for name in ("large", "narrow"):
-                fbs = []
-                for d in range(10):
-                    w, h, data = font.digit_glyph(name, d)
-                    fbs.append(framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_VLSB))
-                self._digits[name] = fbs
+        for name in ("large", "narrow"):
+            fbs = []
+            for d in range(10):
+                w, h, data = font.digit_glyph(name, d)
+                fbs.append(framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_VLSB))
+            self._digits[name] = fbs
         # The code the frame buffer shows (None: redraw it all), and the
         # digits drawn ahead (prerender()) in a strip the size of their pages.
         self._shown = None
@@ -150,9 +141,6 @@ class UI:
             data = font.EXTRA
             s = (g - 96) * 8
         o = page * self.w + col * 8
-        if copy8 is not None:
-            copy8(b, o, data, s)
-            return
         for j in range(8):
             b[o + j] = data[s + j]
 
@@ -180,27 +168,7 @@ class UI:
         n = self._n[k]
         i = self._off[k]
         page = self._page[k]
-        cols = self._cols[k]
-        if copy8 is not None:
-            # Inlined _glyph(): a name line is up to 16 cells, each a call.
-            b = self.d.buffer
-            o = page * self.w
-            small = font.SMALL
-            extra = font.EXTRA
-            c = 0
-            while c < cols and i < n:
-                g = idx[i]
-                if g < 96:
-                    copy8(b, o, small, g * 8)
-                else:
-                    copy8(b, o, extra, (g - 96) * 8)
-                o += 8
-                c += 1
-                i += 1
-            if c < cols:
-                self.d.fill_rect(c * 8, page * 8, (cols - c) * 8, 8, 0)
-            return
-        for c in range(cols):
+        for c in range(self._cols[k]):
             if i < n:
                 self._glyph(idx[i], c, page)
             else:
@@ -338,7 +306,7 @@ class UI:
         if self.failed or code == self._pre_code:
             return
         self._pre_fb.fill(0)
-        self._digits_into(self._pre_fb, self._pre, code, 0)
+        self._digits_into(self._pre_fb, code, 0)
         self._pre_code = code
 
     def code(self, code, left, period):
@@ -348,17 +316,15 @@ class UI:
         d = self.d
         y = 8 if self.small else 24
         if code != self._shown:
-            if code == self._pre_code:
-                if self._shown is None:
-                    self._header()
-                off = (y // 8) * self.w
-                d.buffer[off : off + 3 * self.w] = self._pre  # drawn ahead: a copy over the pages
+            if self._shown is None:
+                self._header()
             else:
-                if self._shown is None:
-                    self._header()
-                else:
-                    d.fill_rect(0, y, self._region, 24, 0)  # same account: the digits only
-                self._digits_into(d, d.buffer, code, y)
+                d.fill_rect(0, y, self._region, 24, 0)  # same account: the digits only
+            if code == self._pre_code:
+                off = (y // 8) * self.w
+                d.buffer[off : off + 3 * self.w] = self._pre  # drawn ahead: a copy
+            else:
+                self._digits_into(d, code, y)
             self._shown = code
         if left < 0:
             left = 0
@@ -375,11 +341,11 @@ class UI:
             d.fill_rect(0, 58, full * left // period, 4, 1)
         self._show()
 
-    def _digits_into(self, d, buf, code, y):
-        # Into FrameBuffer d over buf (w columns a page), at page-aligned y.
+    def _digits_into(self, d, code, y):
         n = len(code)
         name = font.font_for(n)
-        w, data = font.FONTS[name]
+        fbs = self._digits[name]
+        w = font.LARGE_W if name == "large" else font.NARROW_W
         sp = font.DIGIT_SPACING
         gaps = font.groups(n) - 1
         body = n * w + (n - 1 - gaps) * sp
@@ -387,18 +353,10 @@ class UI:
         if gap > _GAP:
             gap = _GAP
         x = (self._region - body - gaps * gap) // 2
-        row = (y // 8) * self.w
-        size = w * font.DIGIT_H // 8
         for i in range(n):
             if i and font.gap_before(n, i):
                 x += gap - sp
-            g = ord(code[i]) - 48
-            if copyn is None:
-                d.blit(self._digits[name][g], x, y)
-            else:
-                s = g * size
-                for p in range(font.DIGIT_H // 8):
-                    copyn(buf, row + p * self.w + x, data, ((s + p * w) << 8) | w)
+            d.blit(fbs[ord(code[i]) - 48], x, y)
             x += w + sp
 
     def hotp(self, lines=MSG_HOTP):

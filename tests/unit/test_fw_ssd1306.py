@@ -122,26 +122,19 @@ def test_show_sends_only_the_changed_spans(height):
     for x, y in spots:
         expect[(y // 8) * 128 + x] |= 1 << (y % 8)
     assert panel_ram(bus.log, ram, pages) == expect == oled.buffer
-    # Page 0 whole (both ends changed), 4 columns from column 5 on page 1
-    # (spans are rounded up to 4 columns), the last page from column 64:
-    # 128 + 4 + 64 bytes, not the whole frame.
-    assert sorted(len(f) for f in data_writes(bus.log)) == [4, 64, 128]
+    # Page 0 whole (both ends changed), one 16-column chunk on page 1, the
+    # last page from column 64: 128 + 16 + 64 bytes, not the whole frame.
+    assert sorted(len(f) for f in data_writes(bus.log)) == [16, 64, 128]
     assert bus.log[-1][2][0] == 0x40  # each window is set before its data
     # Nothing changed: nothing sent.
     bus.log.clear()
     oled.show()
     assert bus.log == []
-    # One pixel: one window, 4 columns from it.
+    # One pixel: one window, one 16-byte chunk.
     oled.pixel(40, 20, 1)
     oled.show()
-    assert commands(bus.log) == [0x21, 40, 43, 0x22, 2, 2]
-    assert data_writes(bus.log) == [bytes(oled.buffer[256 + 40 : 256 + 44])]
-    assert panel_ram(bus.log, ram, pages) == oled.buffer
-    # At the right edge the 4 columns end at the last one.
-    bus.log.clear()
-    oled.pixel(127, 20, 1)
-    oled.show()
-    assert commands(bus.log) == [0x21, 124, 127, 0x22, 2, 2]
+    assert commands(bus.log) == [0x21, 32, 47, 0x22, 2, 2]
+    assert data_writes(bus.log) == [bytes(oled.buffer[256 + 32 : 256 + 48])]
     assert panel_ram(bus.log, ram, pages) == oled.buffer
 
 

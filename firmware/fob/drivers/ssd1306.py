@@ -77,34 +77,15 @@ def init_commands(width, height, external_vcc=False):
     )
 
 
-_GRAIN = const(4)  # changed spans are sent rounded up to this many columns
-
-try:
-    from fob.bytecopy import copyn, same_back, same_from
-except Exception:  # no viper (CPython): the same work in Python, the same bytes sent
-
-    def copyn(dst, d, src, sn):
-        s = sn >> 8
-        for j in range(sn & 0xFF):
-            dst[d + j] = src[s + j]
-
-    def same_from(a, b, i, end):
-        while i < end and a[i] == b[i]:
-            i += 1
-        return i
-
-    def same_back(a, b, i, start):
-        while i > start and a[i] == b[i]:
-            i -= 1
-        return i
+_CHUNK = const(16)  # columns: changed spans are sent in whole chunks
 
 
 class SSD1306_I2C(framebuf.FrameBuffer):
     """show() sends only what changed since the last show(): a shadow of the
     panel's RAM is kept, and each page's changed columns go out as one
-    window (column/page address commands, then the data), rounded up to
-    4 columns and copied behind the data control byte of one transfer
-    buffer.  All views are made once, so a show() allocates nothing."""
+    window (column/page address commands, then the data), rounded to
+    16-column chunks.  All views and transfer vectors are made once, so a
+    show() allocates nothing."""
 
     def __init__(self, width, height, i2c, addr=0x3C, external_vcc=False):
         if height not in (32, 64) or width != 128:
@@ -117,7 +98,7 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self.external_vcc = external_vcc
         # Allocated once: the frame buffer, its shadow (what the panel
         # holds), one command transfer, the window transfer, views of the
-        # pages, the data transfer and its views (below).
+        # pages and chunks, and a vector per span length for writevto().
         self.buffer = bytearray(self.pages * width)
         self._shadow = bytearray(self.pages * width)
         self._valid = False  # the shadow is what the panel holds
@@ -131,12 +112,9 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         smv = memoryview(self._shadow)
         self._page = [mv[p * width : (p + 1) * width] for p in range(self.pages)]
         self._spage = [smv[p * width : (p + 1) * width] for p in range(self.pages)]
-        # A span is copied behind the data control byte of one transfer
-        # buffer (fob.bytecopy); a view of it per span length, made once.
-        self._tx = bytearray(width + 1)
-        self._tx[0] = _CTRL_DATA
-        tmv = memoryview(self._tx)
-        self._txv = [tmv[: n + 1] for n in range(0, width + 1, _GRAIN)]
+        self._chunks = [mv[i : i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
+        ctrl = self._data_vec[0]
+        self._vecs = [[ctrl] * (n + 1) for n in range(width // _CHUNK + 1)]
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self.init_display()
 
@@ -193,21 +171,23 @@ class SSD1306_I2C(framebuf.FrameBuffer):
             if self._page[p] == self._spage[p]:
                 continue
             base = p * w
-            a = same_from(buf, sh, base, base + w)
-            self._span(p, a - base, same_back(buf, sh, base + w - 1, a) - base)
-
-    def _span(self, p, c0, c1):
-        # Columns c0..c1 of page p, rounded up to whole grains, in one transfer.
-        w = self.width
-        g = (c1 - c0 + _GRAIN) // _GRAIN
-        n = g * _GRAIN
-        if c0 + n > w:
-            c0 = w - n
-        base = p * w
-        copyn(self._tx, 1, self.buffer, ((base + c0) << 8) | n)
-        self._valid = False
-        self._window(c0, c0 + n - 1, p, p)
-        self.i2c.writeto(self.addr, self._txv[g])
-        sh = self._shadow
-        sh[base : base + w] = self._page[p]  # no slice object: allocates nothing
-        self._valid = True
+            a = base
+            while buf[a] == sh[a]:
+                a += 1
+            b = base + w - 1
+            while buf[b] == sh[b]:
+                b -= 1
+            k0 = a // _CHUNK
+            k1 = b // _CHUNK
+            n = k1 - k0 + 1
+            vec = self._vecs[n]
+            for j in range(n):
+                vec[j + 1] = self._chunks[k0 + j]
+            a = k0 * _CHUNK
+            b = k1 * _CHUNK + _CHUNK
+            # A failed transfer leaves the shadow unknown: send all next time.
+            self._valid = False
+            self._window(a - base, b - base - 1, p, p)
+            self.i2c.writevto(self.addr, vec)
+            sh[base : base + w] = self._page[p]  # no slice object: allocates nothing
+            self._valid = True
