@@ -121,3 +121,8 @@ def test_deploy_over_protocol_1_keeps_accounts_and_codes(rp2_built, old_release,
             ("Bank", "door"),
             ("GitLab", "alice@example.com"),
         ]
+        # The old otpfob against the new firmware: one sentence that says why.
+        p = otpfob(old_release, pico.port, "list", timeout=60)
+        msg = p.stderr.strip()
+        assert p.returncode != 0 and "\n" not in msg and "Traceback" not in msg, p.stderr
+        assert "speaks protocol version 2 and this otpfob speaks 1" in msg, msg
