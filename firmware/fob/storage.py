@@ -157,6 +157,9 @@ class Store:
     # ---- loading and saving -------------------------------------------
     def _fill(self, path):
         """Read a store file into the buffer and parse it (OSError/ValueError)."""
+        # The buffer is about to change under the old offsets: drop them
+        # first, so their blocks can hold the new ones on a tight heap.
+        self._clear(self.state)
         n = os.stat(path)[6]
         if n > len(self._buf):
             # Only a file with records from a later firmware gets here.
