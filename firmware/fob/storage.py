@@ -44,6 +44,7 @@ F_TOUCH = 2
 # holds a full store of them.
 _MAX_RECORD = 3 + _ACC_LEN + 3 + proto.MAX_LABEL + proto.MAX_ISSUER + proto.MAX_KEY
 CAPACITY = _HDR_LEN + 4 + proto.MAX_ACCOUNTS * _MAX_RECORD
+_SLOTS = proto.MAX_ACCOUNTS + 8  # record offsets kept: the accounts and a few of a later kind
 
 
 class StoreError(Exception):
@@ -78,8 +79,10 @@ def encode_account(label, issuer, key, algorithm, digits, period, hotp, counter,
     return head + bytes((len(lb),)) + lb + bytes((len(ib),)) + ib + bytes((len(key),)) + bytes(key)
 
 
-def parse(data):
-    """Offsets of the records in a whole file's bytes; ValueError if damaged."""
+def parse(data, offs):
+    """Put the offsets of the records in a whole file's bytes into the list
+    ``offs`` (appended to past its end) and return how many there are;
+    ValueError if damaged."""
     if len(data) < _HDR_LEN + 4:
         raise ValueError("short")
     magic, version, _, count = struct.unpack_from(_HDR, data, 0)
@@ -90,7 +93,6 @@ def parse(data):
     end = len(data) - 4
     if not trailer_ok(data):
         raise ValueError("checksum")
-    offs = [0] * count  # one block of its final size: no growing list
     p = _HDR_LEN
     for j in range(count):
         if p + 3 > end:
@@ -101,11 +103,14 @@ def parse(data):
             raise ValueError("truncated")
         if kind == KIND_ACCOUNT:
             _check_account(data, p + 3, n)
-        offs[j] = p
+        if j < len(offs):
+            offs[j] = p
+        else:
+            offs.append(p)  # more records than slots: a later firmware's
         p += 3 + n
     if p != end:
         raise ValueError("trailing")
-    return offs
+    return count
 
 
 def _check_account(data, p, n):
@@ -148,8 +153,13 @@ class Store:
         self._file = SafeFile(self.path, self._fill, bytearray(256))
         self.new_path = self._file.new_path
         self._data = memoryview(self._buf)[:0]
-        self._offs = []  # offsets of every record
-        self._acc = []  # indexes into _offs of account records, in order
+        # Offsets of the records (the first _n), and indexes into them of
+        # the accounts, in order (the first _na): taken once, like the
+        # buffer, so a change never needs a new block on a fragmented heap.
+        self._offs = [0] * _SLOTS
+        self._acc = [0] * _SLOTS
+        self._n = 0
+        self._na = 0
         self.state = proto.STORE_OK
         self.generation = 0  # bumped on every change, so views can refresh
         self.load()
@@ -157,9 +167,7 @@ class Store:
     # ---- loading and saving -------------------------------------------
     def _fill(self, path):
         """Read a store file into the buffer and parse it (OSError/ValueError)."""
-        # The buffer is about to change under the old offsets: drop them
-        # first, so their blocks can hold the new ones on a tight heap.
-        self._clear(self.state)
+        self._clear(self.state)  # the buffer is about to change under the old offsets
         n = os.stat(path)[6]
         if n > len(self._buf):
             # Only a file with records from a later firmware gets here.
@@ -177,8 +185,8 @@ class Store:
 
     def _clear(self, state):
         self._data = memoryview(self._buf)[:0]
-        self._offs = []
-        self._acc = []
+        self._n = 0
+        self._na = 0
         self.state = state
 
     def load(self):
@@ -203,22 +211,22 @@ class Store:
         self.state = proto.STORE_OK
 
     def _set(self, data):
-        offs = parse(data)
+        offs = self._offs
+        acc = self._acc
+        count = parse(data, offs)
         n = 0
-        for p in offs:
-            if data[p] == KIND_ACCOUNT:
-                n += 1
-        acc = [0] * n
-        n = 0
-        for i in range(len(offs)):
+        for i in range(count):
             if data[offs[i]] == KIND_ACCOUNT:
-                acc[n] = i
+                if n < len(acc):
+                    acc[n] = i
+                else:
+                    acc.append(i)
                 n += 1
         self._data = data
-        self._offs = offs
-        self._acc = acc
+        self._n = count
+        self._na = n
 
-    def _commit(self, count, skip=-1, replace=-1, body=None):
+    def _commit(self, count, skip=-1, replace=-1, body=None, src=-1, dst=-1):
         # Stream the records through the crash-safe file straight from the
         # buffer (record `skip` left out, record `replace` -- or a new one
         # at the end -- as account `body`), never as a list: a full store
@@ -227,7 +235,7 @@ class Store:
         if body is not None:
             _check_account(body, 0, len(body))  # never write what we'd refuse to read
         try:
-            self._file.write(self._pieces(count, skip, replace, body))
+            self._file.write(self._pieces(count, skip, replace, body, src, dst))
         except ValueError:
             raise StoreError(proto.E_INTERNAL)  # read back wrong: not adopted
         for attempt in (0, 1):
@@ -245,10 +253,16 @@ class Store:
                 break
         self.generation += 1
 
-    def _pieces(self, count, skip, replace, body):
+    def _pieces(self, count, skip, replace, body, src=-1, dst=-1):
+        # Record ``src`` moves to place ``dst``; those between shift by one.
         yield struct.pack(_HDR, MAGIC, FORMAT, 0, count)
         mv = self._data
-        for j in range(len(self._offs)):
+        for k in range(self._n):
+            j = k
+            if src < dst and src <= k <= dst:
+                j = src if k == dst else k + 1
+            elif dst < src and dst <= k <= src:
+                j = src if k == dst else k - 1
             if j == skip:
                 continue
             if j == replace:
@@ -268,7 +282,7 @@ class Store:
 
     # ---- reading ----------------------------------------------------------
     def count(self):
-        return len(self._acc)
+        return self._na
 
     def _body(self, i):
         p = self._offs[self._acc[i]]
@@ -313,7 +327,7 @@ class Store:
         lb = label.encode() if isinstance(label, str) else label
         ib = issuer.encode() if isinstance(issuer, str) else issuer
         d = self._data
-        for i in range(len(self._acc)):
+        for i in range(self._na):
             ls, le, is_, ie, _, _ = self._strings(i)
             if le - ls == len(lb) and ie - is_ == len(ib) and bytes(d[ls:le]) == lb and bytes(d[is_:ie]) == ib:
                 return i
@@ -327,12 +341,19 @@ class Store:
         if self.count() >= proto.MAX_ACCOUNTS:
             raise StoreError(proto.E_FULL)
         body = encode_account(label, issuer, key, algorithm, digits, period, hotp, counter, touch)
-        self._commit(len(self._offs) + 1, body=body)
+        self._commit(self._n + 1, body=body)
         return self.count() - 1
 
     def delete(self, i):
         self._writable()
-        self._commit(len(self._offs) - 1, skip=self._acc[i])
+        self._commit(self._n - 1, skip=self._acc[i])
+
+    def move(self, i, to):
+        """Put account i at place ``to`` of the order (0: the top); the
+        accounts between shift by one.  The screen and list follow it."""
+        self._writable()
+        if i != to:
+            self._commit(self._n, src=self._acc[i], dst=self._acc[to])
 
     def _rewrite(self, i, label=None, issuer=None, counter=None):
         self._writable()
@@ -348,7 +369,7 @@ class Store:
             p.counter if counter is None else counter,
             p.touch,
         )
-        self._commit(len(self._offs), replace=self._acc[i], body=body)
+        self._commit(self._n, replace=self._acc[i], body=body)
 
     def rename(self, i, label, issuer=None):
         j = self.find(label, self.issuer(i) if issuer is None else issuer)
@@ -363,7 +384,7 @@ class Store:
         """Erase every account.  Also repairs a damaged store."""
         self.state = proto.STORE_OK
         try:
-            self._offs = []  # write no record
+            self._n = 0  # write no record
             self._commit(0)
         except Exception:
             self.load()

@@ -42,6 +42,7 @@ MSG_ACCESS_DAMAGED = ("Access damaged", "", "Codes off. Reset", "with otpfob wip
 MSG_NO_ACCOUNTS = ("No accounts", "", "Add one with", "otpfob provision")
 MSG_HOTP = ("Hold the button", "for a new code")  # an HOTP account's screen
 MSG_TOUCH = ("Press button to", "release code for")
+MSG_LOCKED = ("Locked", "", "Unlock with", "otpfob access", "unlock")
 
 COLS = 16  # 8x8 characters per row
 _GAP = const(10)  # most pixels between two digit groups
@@ -85,6 +86,8 @@ class UI:
         self._pos = ""
         self._pos_x = 0
         self._secs = 2  # cells for the seconds left (the period's digits)
+        self._flip = False  # as init_display leaves it, until configure()
+        self._contrast = 255
 
     # ---- plumbing ---------------------------------------------------------
     def _show(self):
@@ -95,6 +98,18 @@ class UI:
         except OSError:
             self.failed = True  # the app retries with recover()
 
+    def configure(self, flip, contrast):
+        """Orientation and contrast (the settings); kept across recover()."""
+        self._flip = flip
+        self._contrast = contrast
+        if self.failed:
+            return
+        try:
+            self.d.flip(flip)
+            self.d.contrast(contrast)
+        except OSError:
+            self.failed = True
+
     def recover(self):
         """Try to bring a failed display back (re-runs its init sequence)."""
         if self.d is None:
@@ -102,6 +117,8 @@ class UI:
         self._shown = None
         try:
             self.d.init_display()
+            self.d.flip(self._flip)
+            self.d.contrast(self._contrast)
             if not self.awake:
                 self.d.poweroff()
             self.failed = False

@@ -24,7 +24,7 @@ import logging
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fob import proto
@@ -165,6 +165,7 @@ def enable_mfa(
     on_wait: Callable[[int], None] | None = None,
     copies: Sequence[Target] = (),
     on_loaded: Callable[[Account], None] | None = None,
+    on_touch: Callable[[], None] | None = None,
 ) -> Enabled:
     """Create a virtual MFA device for ``user_name``, put it on the token, enable it.
 
@@ -172,7 +173,9 @@ def enable_mfa(
     secret), each checked against pyotp; the two codes come from ``session``.
     ``on_loaded(account)`` runs once every token holds the account and
     before the device is enabled (to back the seed up); if it fails, all is
-    undone as for any other failure.
+    undone as for any other failure. The account gets each token's
+    `touch_default`; ``on_touch()`` is called before each code that then
+    needs a press.
     """
     check_name(user_name, "user name")
     device_name = check_name(device_name or user_name, "device name")
@@ -238,22 +241,22 @@ def enable_mfa(
                     " delete it first."
                 )
         progress(f"Created the virtual MFA device {serial}.")
-        session.add(acct)
+        touch = session.add(acct)
         added = acct
-        check = session.verify(acct)
+        check = session.verify(replace(acct, touch=touch), on_touch=on_touch)
         if not check.matches:
             raise AwsError("The token's code does not match the seed AWS sent.")
         progress(f"Loaded it into the token as {name!r} and checked its code.")
         for t in copies:
-            t.session.add(acct)
+            copy_touch = t.session.add(acct)
             copied.append(t)
-            if not t.session.verify(acct).matches:
+            if not t.session.verify(replace(acct, touch=copy_touch), on_touch=on_touch).matches:
                 raise AwsError(f"The token on {t.port}'s code does not match the seed AWS sent.")
             progress(f"Loaded it into the token on {t.port} too and checked its code.")
         if on_loaded is not None:
             on_loaded(acct)
-        info_now = AccountInfo(acct.label, acct.issuer, TOTP, acct.algorithm, acct.digits, acct.period)
-        codes = two_codes(session, info_now, on_first=on_first, on_wait=on_wait)
+        info_now = AccountInfo(acct.label, acct.issuer, TOTP, acct.algorithm, acct.digits, acct.period, touch)
+        codes = two_codes(session, info_now, on_first=on_first, on_wait=on_wait, on_touch=on_touch)
         _call(
             "Enabling the MFA device",
             iam.enable_mfa_device,
@@ -321,6 +324,7 @@ def resync(
     issuer: str | None = None,
     on_first: Callable[[Any], None] | None = None,
     on_wait: Callable[[int], None] | None = None,
+    on_touch: Callable[[], None] | None = None,
 ) -> tuple[str, TwoCodes]:
     """ResyncMFADevice with two consecutive codes from the token; (serial, codes).
 
@@ -358,7 +362,7 @@ def resync(
     if len(found) > 1:
         names = ", ".join(repr(full_name(a.label, a.issuer)) for a in found)
         raise InputError(f"Several accounts on the token are labelled {label!r} ({names}); name one with --issuer.")
-    codes = two_codes(session, found[0], on_first=on_first, on_wait=on_wait)
+    codes = two_codes(session, found[0], on_first=on_first, on_wait=on_wait, on_touch=on_touch)
     _call(
         "Resynchronising the MFA device",
         iam.resync_mfa_device,

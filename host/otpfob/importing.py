@@ -95,8 +95,13 @@ def load(
     todo: Plan,
     *,
     on_loaded: Callable[[Account, Check], None] | None = None,
+    on_touch: Callable[[], None] | None = None,
 ) -> list[Account]:
     """Add and check each account of ``todo``; the accounts loaded, in order.
+
+    An account that carries no touch choice (`Account.touch` None) gets the
+    token's `touch_default`; ``on_touch()`` is called before the check of
+    one that needs a press (to ask for it).
 
     Raises BatchError at the first failure (a mismatch, a token error, a
     lost connection), after undoing that one account.
@@ -110,7 +115,7 @@ def load(
     done: list[Account] = []
     for n, acct in enumerate(todo.load):
         try:
-            check = _load_one(session, acct, replacing=_name(acct) in todo.replace)
+            check = _load_one(session, acct, replacing=_name(acct) in todo.replace, on_touch=on_touch)
         except (OtpfobError, KeyboardInterrupt) as exc:
             why = exc.message.rstrip(".") if isinstance(exc, OtpfobError) else "interrupted"
             rest = [_name(a) for a in todo.load[n:]]
@@ -130,11 +135,11 @@ def _temp_label() -> str:
     return "otpfob-import-" + secrets.token_hex(4)
 
 
-def _load_one(session: Session, acct: Account, *, replacing: bool) -> Check:
+def _load_one(session: Session, acct: Account, *, replacing: bool, on_touch: Callable[[], None] | None = None) -> Check:
     target = replace(acct, label=_temp_label()) if replacing else acct
-    session.add(target)
+    touch = session.add(target)
     try:
-        check = session.verify(target)
+        check = session.verify(replace(target, touch=touch), on_touch=on_touch)
         if not check.matches:
             raise OtpfobError("the token's code does not match the secret, so it was removed again")
         if replacing:

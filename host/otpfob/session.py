@@ -56,7 +56,32 @@ class Info:
     maintenance: bool = False  # powered on with the button held (Ctrl-C on)
     exposure: str | None = None  # who can read the board's flash (its board file's EXPOSURE)
     token_id: str | None = None  # a short id that tells two tokens apart (fob/tokenid.py)
+    # Settings (issue 26); older firmware reports none of these: the defaults.
+    screen_locked: bool = False  # the lock screen hides codes until a host unlocks
+    wipe_after: int = 0  # that many wrong unlock answers in a row erase every account; 0: off
+    wiped: bool = False  # accounts were erased by wrong unlock answers (until the next good unlock)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    """The token's settings (`config_get`): ``values`` by their names on the
+    wire, in `fob.proto.SETTINGS`'s order; a newer firmware's settings this
+    otpfob does not know come last, escaped."""
+
+    values: dict[str, Any]
+    screen_locked: bool = False  # the lock screen hides codes now
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+@dataclass
+class Moved:
+    """Where `move` put an account: its 0-based ``index`` of ``accounts``."""
+
+    index: int
+    accounts: int
 
 
 @dataclass
@@ -105,6 +130,11 @@ def _named(label: str, issuer: str = "") -> str:
     return f"named {full_name(label, issuer)!r}"
 
 
+# What an op that a token's older firmware lacks (E_OP) means to a person.
+NO_SETTINGS = "This token's firmware has no settings; update it with `otpfob deploy`."
+NO_ORDER = "This token's firmware cannot change the order of its accounts; update it with `otpfob deploy`."
+
+
 def _sentence(code: str, msg: str, context: str = "") -> str:
     """A user-facing sentence for an error reply; the token's own msg is a fallback."""
     about = f" {context}" if context else ""
@@ -141,6 +171,7 @@ class Session:
     ) -> None:
         self.transport = transport
         self._info: Info | None = None
+        self._touch_default: bool | None = None  # asked once a session (config_set updates it)
         # The fewest PBKDF2 rounds an unlock accepts from a token; `floors`
         # remembers per token the most it offered before (the CLI keeps them
         # on disk). Tests that set cheap passwords lower min_iterations.
@@ -159,8 +190,19 @@ class Session:
     # -- plumbing ---------------------------------------------------------
 
     def _call(
-        self, op: str, args: dict[str, Any] | None = None, *, context: str = "", timeout: float | None = None
+        self,
+        op: str,
+        args: dict[str, Any] | None = None,
+        *,
+        context: str = "",
+        timeout: float | None = None,
+        older: str = "",
+        own_words: bool = False,
     ) -> dict[str, Any]:
+        """The reply to ``op``; an error reply raised as `TokenError`: with
+        ``older`` as the sentence when the firmware does not know the op,
+        and, with ``own_words``, a `bad_arg` reply's own sentence (escaped),
+        for ops whose refusals the protocol words for people (config_set)."""
         reply = self.transport.call(op, args, timeout=timeout)
         theirs = reply.get("v")
         if theirs != proto.VERSION:
@@ -187,7 +229,13 @@ class Session:
                     " from another program on its port, or a restart); run the command again.",
                     **extra,
                 )
-            raise TokenError(code, _sentence(code, str(reply.get("msg", "")), context), **extra)
+            msg = str(reply.get("msg", ""))
+            if code == proto.E_OP and older:
+                raise TokenError(code, older, **extra)
+            if code == proto.E_ARG and own_words and msg.strip():
+                text = shown(msg.strip())
+                raise TokenError(code, text if text.endswith(".") else text + ".", **extra)
+            raise TokenError(code, _sentence(code, msg, context), **extra)
         return reply
 
     def request(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
@@ -225,6 +273,9 @@ class Session:
             "maintenance",
             "exposure",
             "token_id",
+            "screen_locked",
+            "wipe_after",
+            "wiped",
         )
         t = r.get("time")
         password_set = bool(r.get("access", False))
@@ -244,12 +295,19 @@ class Session:
             maintenance=bool(r.get("maintenance", False)),
             exposure=shown(str(r["exposure"])) if r.get("exposure") is not None else None,
             token_id=shown(str(r["token_id"])) if r.get("token_id") is not None else None,
+            screen_locked=r.get("screen_locked") is True,
+            wipe_after=_whole(r.get("wipe_after")) or 0,
+            wiped=r.get("wiped") is True,
             extra={shown(k): _escaped(v) for k, v in r.items() if k not in known},
         )
         return self._info
 
-    def add(self, acct: Account) -> None:
-        """Store an account. The key goes to the token once and never comes back."""
+    def add(self, acct: Account) -> bool:
+        """Store an account. The key goes to the token once and never comes back.
+
+        ``acct.touch`` None sends no `touch`, so the token's `touch_default`
+        setting decides. Returns whether the stored account needs a press
+        (what a check of its code must expect)."""
         acct.check()
         self.handshake()  # never send a key to something that is not otpfob firmware
         args: dict[str, Any] = {
@@ -259,13 +317,65 @@ class Session:
             "type": acct.type,
             "algorithm": acct.algorithm,
             "digits": acct.digits,
-            "touch": acct.touch,
         }
+        if acct.touch is not None:
+            args["touch"] = acct.touch
         if acct.type == "hotp":
             args["counter"] = acct.counter
         else:
             args["period"] = acct.period
-        self._call(proto.OP_ADD, args, context=_named(acct.label, acct.issuer))
+        r = self._call(proto.OP_ADD, args, context=_named(acct.label, acct.issuer))
+        if acct.touch is not None:
+            return acct.touch
+        stored = r.get("touch")
+        return stored if isinstance(stored, bool) else self.touch_default()
+
+    def touch_default(self) -> bool:
+        """Whether an account added without `touch` needs a press: the
+        token's `touch_default` (False on firmware without settings), asked
+        once a session."""
+        if self._touch_default is None:
+            try:
+                self.config_get()
+            except TokenError as exc:
+                if exc.code != proto.E_OP:
+                    raise
+                self._touch_default = False
+        return bool(self._touch_default)
+
+    # -- settings and order (docs/protocol.md "Settings") ---------------------
+
+    def config_get(self) -> Settings:
+        """The token's settings; never gated."""
+        return self._seen(_settings(self._call(proto.OP_CONFIG_GET, older=NO_SETTINGS)))
+
+    def config_set(self, **changes: Any) -> Settings:
+        """Change some settings (wire names, e.g. ``timeout=60, flip=True``),
+        all or none; the settings after. Sent as given: the token checks each
+        value (`otpfob.settings.check` is the host's copy of its rules), and
+        its refusal (`bad_arg`) is its own one sentence. Gated: needs the
+        unlocked link when a password is set."""
+        return self._seen(_settings(self._call(proto.OP_CONFIG_SET, changes, older=NO_SETTINGS, own_words=True)))
+
+    def _seen(self, settings: Settings) -> Settings:
+        self._touch_default = settings.values.get("touch_default") is True
+        return settings
+
+    def move(self, label: str, issuer: str, to: int) -> Moved:
+        """Put the account ``issuer``:``label`` at the 0-based position
+        ``to`` of the token's order (its screen's and `list`'s); 0 pins it
+        at the top."""
+        r = self._call(
+            proto.OP_MOVE,
+            {"label": label, "issuer": issuer, "to": to},
+            context=_named(label, issuer),
+            older=NO_ORDER,
+            own_words=True,
+        )
+        index, count = _whole(r.get("index")), _whole(r.get("accounts"))
+        if index is None or count is None:
+            raise TokenError(proto.E_INTERNAL, "The token's move reply holds no position; update its firmware.")
+        return Moved(index=index, accounts=count)
 
     def list_accounts(self) -> list[AccountInfo]:
         # Paged, so a full token (100 accounts) never needs one huge reply line.
@@ -357,18 +467,23 @@ class Session:
 
         For a touch account ``on_touch()`` is called first (to ask for the
         press). The code is checked at the token's own time, and the skew to
-        this computer's clock is measured around the request.
+        this computer's clock is measured around the request. ``acct.touch``
+        None (the token's default decided): the stored account says.
         """
-        if acct.type == HOTP and not acct.touch:
+        touch = acct.touch
+        if touch is None:
+            named = (acct.label, acct.issuer)
+            touch = any(a.touch for a in self.list_accounts() if (a.label, a.issuer) == named)
+        if acct.type == HOTP and not touch:
             return self.check_hotp(acct)
-        if acct.touch and on_touch is not None:
+        if touch and on_touch is not None:
             on_touch()
         host_before = time.time()
-        got = self.code(acct.label, acct.issuer, touch=acct.touch)
+        got = self.code(acct.label, acct.issuer, touch=touch)
         host_after = time.time()
         host_now = int((host_before + host_after) / 2)
         token_time = got.time
-        if acct.touch and acct.type == TOTP and token_time is not None:
+        if touch and acct.type == TOTP and token_time is not None:
             # The code is the press's, seconds into the wait: the skew is
             # measured by a quick time_get instead, not by the person's press.
             before = time.time()
@@ -553,6 +668,31 @@ def _escaped(value: Any) -> Any:
     if isinstance(value, dict):
         return {shown(str(k)): _escaped(v) for k, v in value.items()}
     return value
+
+
+def _whole(value: Any) -> int | None:
+    """A whole number from a reply (a JSON true is not one), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _settings(reply: dict[str, Any]) -> Settings:
+    """A `config_get`/`config_set` reply, checked: each known setting's value
+    of its kind (a bool, or a whole number), every name and string escaped."""
+    raw = reply.get("settings")
+    if not isinstance(raw, dict):
+        raise TokenError(proto.E_INTERNAL, "The token's settings reply holds no settings; update its firmware.")
+    kinds = {name: lo is None for name, _id, lo, _hi, _what in proto.SETTINGS}
+    values: dict[str, Any] = {}
+    # The table's order (MicroPython's dicts keep none), then a newer firmware's.
+    place = {name: n for n, name in enumerate(kinds)}
+    for name, value in sorted(raw.items(), key=lambda kv: place.get(kv[0], len(place))):
+        is_bool = kinds.get(name)
+        if is_bool is not None and not (isinstance(value, bool) if is_bool else _whole(value) is not None):
+            raise TokenError(
+                proto.E_INTERNAL, f"The token's settings reply gives {shown(name)} a wrong value; update its firmware."
+            )
+        values[shown(str(name))] = _escaped(value)
+    return Settings(values=values, screen_locked=reply.get("screen_locked") is True)
 
 
 def _code(reply: dict[str, Any]) -> str:

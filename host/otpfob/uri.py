@@ -33,7 +33,9 @@ class Account:
     digits: int = 6
     period: int = 30
     counter: int = 0
-    touch: bool = False
+    # A press releases its codes: True or False as the person (or a backup)
+    # said, None for the token's own default (its touch_default setting).
+    touch: bool | None = None
 
     def check(self) -> Account:
         """Raise InputError unless the token can hold this account as it is."""

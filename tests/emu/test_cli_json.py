@@ -1,4 +1,4 @@
-"""`--json` on list, code, info, time, verify and provision: the keys are
+"""`--json` on list, code, info, time, verify, provision and config: the keys are
 exactly the ones docs/cli.md documents (read from its tables), the values
 agree with pyotp and the token, and no secret appears."""
 
@@ -59,7 +59,7 @@ def b32(seed: str) -> str:
 
 def test_json_keys_are_the_documented_ones_and_values_are_right(make_token):
     docs = documented()
-    assert set(docs) == {"list", "code", "info", "time", "verify", "provision"}
+    assert set(docs) == {"list", "code", "info", "time", "verify", "provision", "config"}
     tok = make_token(rtc_set=True)
     with ProtocolClient(tok.port) as c:  # one clock move on record: `time` lists it
         assert c.call("time_set", time=int(time.time()))["ok"]
@@ -132,5 +132,18 @@ def test_json_keys_are_the_documented_ones_and_values_are_right(make_token):
     assert tm["services_accept"] is False and 118 <= tm["drift"] <= 122
     tm = run("time", "--set")
     assert tm["set"] is True and abs(tm["new_time"] - time.time()) <= 2
+
+    # The settings: the documented keys, as the token reports them (its own
+    # config_get), before and after a change through the CLI.
+    with ProtocolClient(tok.port) as c:
+        reply = c.call("config_get")
+    config = run("config")
+    assert config == {**reply["settings"], "screen_locked": reply["screen_locked"]}
+    assert (config["timeout"], config["touch_default"], config["wipe_after"]) == (30, False, 0)
+    changed = run("config", "set", "contrast", "17", "touch-default", "on")
+    assert changed == {**config, "contrast": 17, "touch_default": True}
+    with ProtocolClient(tok.port) as c:
+        assert c.call("config_get")["settings"] == {k: v for k, v in changed.items() if k != "screen_locked"}
+    assert run("info")["screen_locked"] is False and info["wiped"] is False and info["wipe_after"] == 0
     for s in secrets.values():
         assert s not in printed and s.lower() not in printed

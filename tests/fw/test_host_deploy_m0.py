@@ -30,7 +30,7 @@ def test_deploy_copies_the_pico_build_with_mpremote(m0, tmp_path):
     # The progress bar's feed: every file counted once, the bytes adding up to the build's.
     seen: list[tuple[int, int, str]] = []
     # A deploy stages the new firmware beside the old (issue 22); the M0's
-    # 138 KB heap, which is its RAM filesystem here, cannot hold both.
+    # 208 KB heap (host/tools/build_qemu.sh), which is its RAM filesystem here, cannot hold both.
     m0.clear_files()
     m0.release()
     deploy.copy(out, m0.port, copied=lambda files, done, dev: seen.append((files, done, dev)))
@@ -56,7 +56,7 @@ def test_deploy_copies_the_pico_build_with_mpremote(m0, tmp_path):
         assert got == want, dev
 
     # The deployed armv6m .mpy core runs on the M0 and agrees with the
-    # reference.  The M0's 138 KB heap can't hold the whole tree and load it,
+    # reference.  The M0's 208 KB heap (host/tools/build_qemu.sh) can't hold the whole tree and load it,
     # so the rest of the firmware is dropped first (it needs I2C and select).
     import fob
 

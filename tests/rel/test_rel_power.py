@@ -1,4 +1,5 @@
-"""Power cuts at random points during add, delete, rename and time-set.
+"""Power cuts at random points during add, delete, rename, move, time-set
+and a settings change.
 
 The emulated token's board file sets SIM_FLASH_WRITE_MS (sim only:
 otpfob/emu/device/slowflash.py), so each flash write takes ~20 ms in 16-byte
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.emu
 
 T0 = 1_800_000_000
 CUTS = 52  # per op: 4 ops x 52 = 208 cuts in the normal run
+CUTS_MORE = 20  # move and config_set: the same crash-safe file code, fewer cuts
 MAX_DELAY = 0.045  # s after the request: past the loop's poll, the parse and the write
 
 
@@ -70,11 +72,11 @@ class CutRig:
         replied = (b'"id": %d,' % rid) in self.tok.serial_log[mark:]
         return rid, replied
 
-    def landed(self, old_dat: bytes) -> str:
+    def landed(self, old_dat: bytes | None, name: str = "accounts") -> str:
         files = self.flash()
-        if "accounts.new" in files:
+        if name + ".new" in files:
             where = "mid-write"
-        elif files.get("accounts.dat") == old_dat:
+        elif files.get(name + ".dat") == old_dat:
             where = "before"
         else:
             where = "after"
@@ -230,3 +232,36 @@ def test_power_cuts_during_time_set(rig):
         r = rig.client.call("code", label="a0", issuer="First")
         assert r["code"] == pyotp.TOTP(rig.secrets["a0"]).at(old_t)
     rig.report("time-set", mid_write=False)
+
+
+def test_power_cuts_during_move(rig):
+    rig.add("a2", issuer="Third")
+    for _ in range(CUTS_MORE):
+        old = rig.accounts()
+        old_dat = rig.flash()["accounts.dat"]
+        a = rig.rnd.choice(old)
+        to = rig.rnd.choice([i for i in range(len(old)) if old[i] != a])
+        rig.cut_during("move", label=a["label"], issuer=a["issuer"], to=to)
+        rig.landed(old_dat)
+        rig.restart()
+        new = [x for x in old if x != a]
+        new.insert(to, a)
+        rig.check(old, new)
+    rig.report("move")
+
+
+def test_power_cuts_during_a_settings_change(rig):
+    """After a cut the settings are all old or all new (two change at once),
+    and the accounts are untouched."""
+    accounts = rig.accounts()
+    for i in range(CUTS_MORE):
+        old = rig.client.call("config_get")["settings"]
+        want = {"timeout": 5 + (old["timeout"] + 7 + i) % 290, "contrast": (old["contrast"] + 31) % 256}
+        rig.cut_during("config_set", **want)
+        rig.landed(rig.flash().get("settings.dat"), "settings")
+        rig.restart()
+        got = rig.client.call("config_get")["settings"]
+        assert got in (old, {**old, **want}), (got, old, want)
+        assert not any(p.startswith("settings.new") for p in rig.flash())
+        rig.check(accounts, accounts)
+    rig.report("config_set")

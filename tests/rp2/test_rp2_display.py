@@ -72,3 +72,43 @@ def test_hotp_on_the_button_and_a_long_name_scrolled(make_pico):
         assert at >= 0 and len(lines[1]) == 16, lines  # a whole window of the name
         seen.update(range(at, at + 16))
     assert seen == set(range(len(LABEL)))  # every character (a cycle is 19 steps of 450 ms)
+
+
+def _turned(pixels):
+    return [row[::-1] for row in pixels[::-1]]
+
+
+def test_settings_turn_the_screen_and_set_its_timeout(make_pico):
+    """Issue 26 on the real port: the screen turned 180 degrees (read the
+    other way up, pyotp's code) and blanked by a 5 s timeout, measured in
+    emulated time from the press to the display-off command."""
+    from otpfob.emu import screen
+
+    pico = make_pico()
+    secret = random_secret()
+    with ProtocolClient(pico.port) as c:
+        set_back = c.call("time_set", time=T0)
+        c.call("add", label="turn", secret=secret)
+        see_clock_notice(pico, set_back)  # upright: read as it is
+        got = c.call("config_set", timeout=5, flip=True)["settings"]
+        assert got["timeout"] == 5 and got["flip"] is True
+    totp = pyotp.TOTP(secret)
+    wall_end = time.monotonic() + 120
+    while True:  # the picture, read the other way up
+        text = screen.decode(_turned(pico.screen_pixels()), pico.firmware_dir)
+        code = screen_code(text)
+        if code is not None and "turn" in text:
+            break
+        assert time.monotonic() < wall_end, pico.screen_text()
+        time.sleep(0.2)
+    assert code in {grouped(totp.at(T0 + s)) for s in range(0, 600, 30)}
+    # The blank: every OLED write is recorded with its emulated instant.
+    offs = []
+    pico.on_i2c_write = lambda addr, ns: offs.append(ns) if addr == 0x3C and not pico.oled.lit() else None
+    before = pico.emulated_ns()
+    pico.press()  # the blank timer starts again at the press
+    pico.advance(7)
+    pico.on_i2c_write = None
+    assert offs, "the screen never blanked"
+    blank_s = (offs[0] - before) / 1e9
+    assert 5.0 <= blank_s <= 5.4, blank_s

@@ -100,6 +100,13 @@ def test_deploy_over_protocol_1_keeps_accounts_and_codes(rp2_built, old_release,
             info = c.call("info")
             assert info["proto"] == 2 and re.fullmatch("[0-9a-f]{8}", info["token_id"]), info  # from unique_id()
             assert c.call("list")["accounts"] == before  # names, settings and the HOTP counter
+            # No settings file yet (issue 26): the defaults, and a change
+            # that moves an account keeps every account's code below.
+            got = c.call("config_get")
+            assert got["settings"]["timeout"] == 30 and got["screen_locked"] is False, got
+            c.call("config_set", flip=True)
+            c.call("move", label=before[-1]["label"], issuer=before[-1]["issuer"], to=0)
+            assert c.call("list")["accounts"] == [before[-1]] + before[:-1]
             got = c.call("code", label="alice@example.com", issuer="GitHub")
             assert (
                 got["code"]
@@ -116,9 +123,9 @@ def test_deploy_over_protocol_1_keeps_accounts_and_codes(rp2_built, old_release,
         p = otpfob(ROOT, pico.port, "list", "--json", timeout=60)
         assert p.returncode == 0, p.stderr
         assert [(a["issuer"], a["label"]) for a in json.loads(p.stdout)["accounts"]] == [
+            ("Bank", "door"),  # moved to the top above
             ("GitHub", "alice@example.com"),
             ("", "plain"),
-            ("Bank", "door"),
             ("GitLab", "alice@example.com"),
         ]
         # The old otpfob against the new firmware: one sentence that says why.

@@ -25,6 +25,7 @@ from fob.access import Access
 from fob.clock import Clock
 from fob.link import LineReader, blank_line
 from fob.server import Server
+from fob.settings import Settings
 from fob.storage import Store
 
 
@@ -43,13 +44,15 @@ class HostRTC:
 
 class FakeToken:
     def __init__(self, *, mode: str = "ok", offset: int = 0, delay: float = 0.0) -> None:
-        self.mode = mode  # ok | noise | repeated | garbage | silent | vanish | v1
+        self.mode = mode  # ok | noise | repeated | garbage | silent | vanish | v1 | before_settings
         self.delay = delay
         self.flash = tempfile.mkdtemp(prefix="otpfob-fake-")
         folder = self.flash + "/"
         self.rtc = HostRTC(offset)
         self.store = Store(folder)
-        self.server = Server(self.store, Clock(self.rtc), board="fake", access=Access(folder))
+        self.server = Server(
+            self.store, Clock(self.rtc), board="fake", access=Access(folder), settings=Settings(directory=folder)
+        )
         self.sent = bytearray()  # everything the token wrote, for secret scans
         self.requests: list[dict] = []
         self._master, self._slave = os.openpty()
@@ -142,6 +145,23 @@ class FakeToken:
                     req.get("id") or 0,
                 )
                 self._write((proto.REPLY_TAG + forged + "\r\n").encode())
-        out = self.server.handle_line(line)
+        if self.mode == "before_settings" and isinstance(req, dict):
+            out = self._before_settings(req, line)
+        else:
+            out = self.server.handle_line(line)
         if out is not None:  # None: a touch account waits for a press (the fake has no button)
             self._write(out)
+
+    def _before_settings(self, req: dict, line: bytes) -> bytes | None:
+        """Protocol-2 firmware from before settings (issue 26): no config_get,
+        config_set or move (unknown_op), and an info without their fields."""
+        if req.get("op") in (proto.OP_CONFIG_GET, proto.OP_CONFIG_SET, proto.OP_MOVE):
+            old = {"v": proto.VERSION, "id": req.get("id"), "ok": False, "err": proto.E_OP, "msg": "Unknown operation."}
+            return (proto.REPLY_TAG + json.dumps(old) + "\r\n").encode()
+        out = self.server.handle_line(line)
+        if out is None or req.get("op") != proto.OP_INFO:
+            return out
+        reply = json.loads(out[len(proto.REPLY_TAG) :])
+        for newer in ("screen_locked", "wipe_after", "wiped"):
+            reply.pop(newer, None)
+        return (proto.REPLY_TAG + json.dumps(reply) + "\r\n").encode()

@@ -170,11 +170,11 @@ REPLY_TAG = b"#otpfob "
 
 
 def flash_files() -> dict:
-    """The store and the access record in the current folder (None: absent)."""
-    from fob import access, storage
+    """The store, the access record and the settings in the current folder (None: absent)."""
+    from fob import access, settings, storage
 
     out = {}
-    for name in (storage.FILE, access.FILE):
+    for name in (storage.FILE, access.FILE, settings.FILE):
         try:
             with open(name, "rb") as f:
                 out[name] = f.read()

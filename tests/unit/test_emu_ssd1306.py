@@ -135,6 +135,20 @@ def test_segment_and_com_remaps(remap, expect):
     assert _lit(oled) == [expect]
 
 
+def test_segment_remap_moves_only_what_is_written_after_it():
+    # Datasheet 10.1.8: A0h/A1h "only affects subsequent data input"; the COM
+    # scan direction (C0h/C8h) acts on the picture at once.
+    oled = SSD1306()
+    oled.i2c_write(bytes([CMD, 0x8D, 0x14, 0xAF, 0xA1, 0xC8]))
+    _one_pixel(oled, 3, 5)
+    oled.i2c_write(bytes([CMD, 0xA0]))
+    assert _lit(oled) == [(3, 5)]
+    oled.i2c_write(bytes([CMD, 0xC0]))
+    assert _lit(oled) == [(3, 58)]
+    _one_pixel(oled, 3, 5)  # rewritten under A0h: now turned 180 degrees
+    assert _lit(oled) == [(124, 58)]
+
+
 def test_multiplex_offset_and_start_line():
     oled = SSD1306()
     on(oled)

@@ -138,6 +138,15 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self.write_cmd(_SET_CONTRAST)
         self.write_cmd(value & 0xFF)
 
+    def flip(self, turned):
+        """Turn the image 180 degrees (True) or back upright: segment remap
+        and COM scan direction, the opposite of init_commands'.  The COM
+        scan acts at once (datasheet 10.1.14), the segment remap only on
+        data written after it (10.1.8): so the whole frame goes out again."""
+        self.write_cmd(_SET_SEG_REMAP | (0 if turned else 0x01))
+        self.write_cmd(_SET_COM_OUT_DIR | (0 if turned else 0x08))
+        self.show_all()
+
     def invert(self, on):
         self.write_cmd(_SET_NORM_INV | (1 if on else 0))
 

@@ -2,7 +2,7 @@
 
 This package root holds the root group, the error-to-exit mapping and the
 logging set-up, and registers the commands, one module per command group
-(`provision`, `accounts`, `token`, `deploy`, `access`, `import_`, `aws`, and
+(`provision`, `accounts`, `token`, `config`, `deploy`, `access`, `import_`, `aws`, and
 `sim` from the emulator). Command modules never import this one; what they
 share is in `util` and `context`. A new command is a new module here,
 registered below with `main.add_command`.
@@ -27,8 +27,9 @@ import click
 from .. import __version__
 from ..errors import EXIT_OK, OtpfobError
 from .access import access_group
-from .accounts import code, delete, list_, rename
+from .accounts import code, delete, list_, move, pin, rename
 from .aws import aws_group
+from .config import config_group
 from .context import CliState, password_option, password_source, password_stdin_option
 from .deploy import deploy
 from .import_ import import_command
@@ -143,12 +144,13 @@ def main(
         state.password_from_stdin()
 
 
-for command in (provision, list_, code, delete, rename, time_, verify, info, wipe, deploy):
+for command in (provision, list_, code, delete, rename, move, pin, time_, verify, info, wipe, deploy):
     main.add_command(command)
 # ykman's names, for hands used to `ykman oath accounts add|delete`.
 main.add_command(provision, "add")
 main.add_command(delete, "remove")
 main.add_command(access_group)
+main.add_command(config_group)
 main.add_command(import_command)
 main.add_command(aws_group)
 

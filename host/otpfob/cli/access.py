@@ -1,4 +1,4 @@
-"""`otpfob access set|clear|remember|forget` and the body of `otpfob wipe --factory`.
+"""`otpfob access set|clear|unlock|remember|forget` and the body of `otpfob wipe --factory`.
 
 The session, and unlocking it, come from `context.current()` (the one
 owner of unlocking in the CLI).
@@ -44,13 +44,15 @@ def factory_wipe(session: Session, *, yes: bool) -> None:
 
 @click.group("access")
 def access_group() -> None:
-    """Set, remove or remember the token's access password.
+    """Set, remove, remember or unlock with the token's access password.
 
-    With a password set, the token refuses add, delete, rename, list, code,
-    time --set and wipe until the host proves it knows the password
-    (challenge-response: the password never crosses the wire). A forgotten
-    password can only be removed with `otpfob wipe --factory`, which also
-    erases every account.
+    With a password set, the token refuses add, delete, rename, move, list,
+    code, time --set, config set and wipe until the host proves it knows
+    the password (challenge-response: the password never crosses the wire).
+    A forgotten password can only be removed with `otpfob wipe --factory`,
+    which also erases every account. With the lock-screen setting on, the
+    token's screen shows codes only once a host unlocked it since power-on
+    (`otpfob access unlock`).
 
     Once `otpfob access remember` has stored the key derived from the
     password in this computer's keyring, later commands unlock without asking.
@@ -60,6 +62,7 @@ def access_group() -> None:
       otpfob access set                           # a new password, asked twice (the old one first, if set)
       otpfob access set --password-stdin < new-password.txt
       otpfob access remember
+      otpfob access unlock                        # a lock-screen token shows codes until power-off
       otpfob access clear
     """
 
@@ -126,7 +129,8 @@ def access_set(password_stdin: bool) -> None:
         raise CliError("The new access password is empty; choose one with at least one character.")
     session.set_access(new)
     click.echo(
-        "Access password set; the token now asks for it before add, delete, rename, list, code, time --set and wipe."
+        "Access password set; the token now asks for it before add, delete, rename, move, list, code,"
+        " time --set, config set and wipe."
     )
     if old_salt is not None and _forget_old(old_salt):
         click.echo("The key remembered for the old password was forgotten; run `otpfob access remember` again.")
@@ -156,6 +160,45 @@ def access_clear() -> None:
     state.session().clear_access()
     _forget_old(salt)
     click.echo("Access password removed; the token no longer asks for it.")
+
+
+@access_group.command("unlock")
+@token_options()
+def access_unlock() -> None:
+    """Unlock the token with the access password, so its screen shows codes.
+
+    With the lock-screen setting on (`otpfob config set lock-screen on`)
+    the token shows no code after power-on until a host unlocks it; any
+    command that unlocks it does, and this one does only that. The screen
+    then stays unlocked until the token loses power. The password comes
+    from --password-stdin, --password, $OTPFOB_PASSWORD, the key
+    remembered in the keyring, or a hidden prompt.
+
+    \b
+    Examples:
+      otpfob access unlock
+      pass show otpfob | otpfob access unlock --password-stdin
+    """
+    state = current()
+    info = state.session(unlock=False).info()
+    if not info.access:
+        state.note_unused_password(False)
+        raise CliError(
+            "The token has no access password, so there is nothing to unlock; its screen shows codes without one."
+        )
+    session = state.session()
+    if session.info().screen_locked:
+        raise CliError(
+            "The token accepted the password but still reports its screen locked; restart it and run"
+            " `otpfob access unlock` again."
+        )
+    if info.screen_locked:
+        click.echo("Unlocked: the token's screen shows codes until it loses power.")
+    else:
+        click.echo(
+            "Unlocked; the token's screen was not locked (its lock screen is off, or it was unlocked since"
+            " power-on) and shows codes until it loses power."
+        )
 
 
 @access_group.command("remember")

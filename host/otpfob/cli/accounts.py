@@ -1,4 +1,4 @@
-"""`otpfob list`, `code`, `delete` and `rename`: the accounts on the token.
+"""`otpfob list`, `code`, `delete`, `rename`, `move` and `pin`: the accounts on the token.
 
 QUERY matches as ykman does (`util.matching`); names from the token are
 printed through `names.shown`, so no control character reaches the terminal.
@@ -267,3 +267,64 @@ def rename(query: str, new: str) -> None:
     session.rename(a.label, label, issuer=a.issuer, new_issuer=issuer)
     after = f"{issuer}:{label}" if issuer else (label if issuer is not None or not a.issuer else f"{a.issuer}:{label}")
     click.echo(f"Renamed {quoted(account_name(a))} to {quoted(after)}.")
+
+
+def _position(text: str, count: int) -> int:
+    """N as a person counts (1 = the top, as the token's screen shows "1/5"),
+    checked against the ``count`` accounts; the 0-based index."""
+    n = text.strip()
+    if not n.isascii() or not n.isdigit() or not 1 <= int(n) <= count:
+        raise InputError(
+            f"N must be a position from 1 to {count}, as `otpfob list` counts"
+            f" ({count} account{'s' if count != 1 else ''} on the token)."
+        )
+    return int(n) - 1
+
+
+def _moved_line(a: AccountInfo, index: int, count: int) -> str:
+    where = "the top" if index == 0 else ("the bottom" if index == count - 1 else "")
+    return f"Moved {quoted(account_name(a))} to position {index + 1} of {count}" + (f" ({where})." if where else ".")
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query")
+@click.argument("n", metavar="N")
+@token_options()
+def move(query: str, n: str) -> None:
+    """Move the account QUERY names to position N of the token's order.
+
+    N counts from 1 at the top, as the token's screen shows it ("2/5") and
+    `otpfob list` lists it; the other accounts keep their order. The
+    token's screen and `otpfob list` follow the new order, across restarts.
+
+    \b
+    Examples:
+      otpfob move github 1          # to the top (as `otpfob pin github`)
+      otpfob move ACME:alice 3
+    """
+    session = token_session()
+    accounts = session.list_accounts()
+    a = one_account(accounts, query)
+    to = _position(n, len(accounts))
+    done = session.move(a.label, a.issuer, to)
+    click.echo(_moved_line(a, done.index, done.accounts))
+
+
+@click.command()
+@click.argument("query")
+@token_options()
+def pin(query: str) -> None:
+    """Pin the account QUERY names at the top of the token's order (position 1).
+
+    It is then first on the token's screen ("1/N") and in `otpfob list`;
+    the rest keep their order. `otpfob move QUERY N` puts it anywhere else.
+
+    \b
+    Examples:
+      otpfob pin aws
+      otpfob pin GitHub:alice
+    """
+    session = token_session()
+    a = one_account(session.list_accounts(), query)
+    done = session.move(a.label, a.issuer, 0)
+    click.echo(_moved_line(a, done.index, done.accounts))

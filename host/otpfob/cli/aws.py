@@ -6,6 +6,8 @@ else; nothing here prints it, and the error sentences never hold it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from .. import aws
@@ -92,6 +94,7 @@ def enable_mfa(
         progress=click.echo,
         on_first=first_printer(countdown, "First code"),
         on_wait=countdown,
+        on_touch=_ask_press(countdown),
         copies=copies,
         # The seed is backed up before the device is enabled: if that fails, nothing is left enabled.
         on_loaded=None if saved is None else lambda acct: add_to_backup(saved, [acct]),
@@ -104,6 +107,17 @@ def enable_mfa(
         + "."
     )
     click.echo(f"MFA serial number: {done.serial}")
+
+
+def _ask_press(countdown: Countdown) -> Callable[[], None]:
+    """Ask for a press before each code of a touch account (the token's
+    touch_default may make the new account one)."""
+
+    def ask() -> None:
+        countdown.done()
+        click.echo("Press the button on the token to release the code.", err=True)
+
+    return ask
 
 
 @aws_group.command("resync")
@@ -135,6 +149,7 @@ def resync(user_name: str, profile: str | None, serial_number: str | None, label
         label=label,
         on_first=first_printer(countdown, "First code"),
         on_wait=countdown,
+        on_touch=_ask_press(countdown),
     )
     countdown.done()
     click.echo(f"Second code: {codes.second.code}")

@@ -150,6 +150,12 @@ class CliState:
         self._access_checked = True
         info = session.info()
         self.note_unused_password(info.access)
+        if info.wiped:  # said now: the unlock below clears the token's note
+            click.echo(
+                f"Warning: the token erased every account after {info.wipe_after or 'too many'} wrong access"
+                " passwords in a row (its wipe-after setting).",
+                err=True,
+            )
         if not info.access or info.unlocked:
             return
         remembered = None

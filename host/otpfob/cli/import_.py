@@ -24,7 +24,7 @@ from ..names import quoted, shown
 from ..uri import HOTP, TOTP, Account, parse_uri
 from .context import F, prompt_password, read_stdin_line, token_options
 from .targets import backup_options, describe, open_backup, open_targets, save_backup, several_tokens_options
-from .util import account_name
+from .util import account_name, ask_touch
 
 if TYPE_CHECKING:
     from ..codes import Check
@@ -332,6 +332,7 @@ def import_command(
             t.session,
             by_port[t.port],
             on_loaded=lambda a, c: click.echo(_loaded_line(a, c, t.port if several else "")),
+            on_touch=ask_touch,  # the token's touch_default made it a touch account
         ),
         what=f"the {len(keep)} account{'s' if len(keep) != 1 else ''} loaded",
         failed_holds=lambda _t, _exc: "",  # importing.load's own message says what that token holds

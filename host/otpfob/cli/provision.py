@@ -8,7 +8,7 @@ prompt, checked before any port is opened, and never printed.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
@@ -163,7 +163,7 @@ def _provision_on(t: Target, acct: Account, *, force: bool, as_json: bool, sever
     on = f" on {t.port}" if several else ""
     replaced = False
     try:
-        session.add(acct)
+        touch = session.add(acct)
     except TokenError as exc:
         if exc.code != proto.E_EXISTS:
             raise
@@ -173,8 +173,10 @@ def _provision_on(t: Target, acct: Account, *, force: bool, as_json: bool, sever
                 " it, or choose another --label or --issuer."
             ) from None
         session.delete(acct.label, acct.issuer)  # only this issuer's account of that label
-        session.add(acct)
+        touch = session.add(acct)
         replaced = True
+    # Without --touch/--no-touch this token's touch_default decided.
+    acct = replace(acct, touch=touch)
     warnings = screenfit.notes(acct.label, acct.issuer, info.accounts + (0 if replaced else 1))
     for w in warnings:
         click.echo(w, err=True)
@@ -259,7 +261,12 @@ def _undo_add(t: Target, acct: Account, done: _Provisioned) -> None:
     "--type", "otp_type", type=click.Choice([TOTP, HOTP], case_sensitive=False), help="totp (default) or hotp."
 )
 @click.option("--counter", type=int, help="HOTP start counter (default 0).")
-@click.option("--touch", is_flag=True, help="Release codes over USB only after a button press on the token.")
+@click.option(
+    "--touch/--no-touch",
+    default=None,
+    help="Release codes over USB only after a button press on the token, or without one"
+    " (default: the token's touch-default setting, `otpfob config`).",
+)
 @click.option(
     "--force",
     "-f",
@@ -284,7 +291,7 @@ def provision(
     algorithm: str | None,
     otp_type: str | None,
     counter: int | None,
-    touch: bool,
+    touch: bool | None,
     force: bool,
     qr_file: str | None,
     keep_qr: bool | None,
@@ -322,6 +329,7 @@ def provision(
       otpfob provision --uri - < door-uri.txt
       otpfob provision --uri - --force < uri.txt   # replace the account with the same issuer:label
       otpfob provision --qr QRCode.png --issuer AWS --delete-qr
+      otpfob provision --label bank --touch        # codes over USB only after a press
       otpfob provision --uri - --to /dev/ttyACM0 --to /dev/ttyACM1 --backup ~/otp-backup.pskc < uri.txt
     """
     if uri is not None and secret is not None:

@@ -11,7 +11,7 @@ import click
 from fob import proto
 
 from .. import clocksync, keystore, paths
-from ..errors import EXIT_CLOCK, EXIT_OK, CliError
+from ..errors import EXIT_CLOCK, EXIT_OK, CliError, TokenError
 from ..names import shown
 from ..session import Session
 from .access import factory_wipe
@@ -212,11 +212,24 @@ def _key_remembered(session: Session) -> bool | None:
     return keystore.load(salt, iterations) is not None
 
 
+def _lock_screen_on(session: Session) -> bool:
+    """Is the lock-screen setting on (False on firmware without settings)?"""
+    try:
+        return session.config_get().values.get("lock_screen") is True
+    except TokenError as exc:
+        if exc.code == proto.E_OP:
+            return False
+        raise
+
+
 @click.command()
 @json_option
 @token_options()
 def info(as_json: bool) -> None:
     """Show the token's firmware version, board, clock, accounts and free memory.
+
+    Also its access state: a password, a lock screen hiding codes, a
+    wipe-after setting, and whether wrong passwords erased the accounts.
 
     \b
     Examples:
@@ -265,6 +278,16 @@ def info(as_json: bool) -> None:
             click.echo("Remembered:  no (`otpfob access remember` keeps its key in the keyring)")
     else:
         click.echo("Access:      no password")
+    if i.screen_locked:
+        click.echo("Lock screen: on, hiding codes until the token is unlocked (`otpfob access unlock`)")
+    elif i.access and _lock_screen_on(session):
+        click.echo("Lock screen: on, showing codes: unlocked since power-on")
+    if i.wipe_after:
+        click.echo(f"Wipe after:  {i.wipe_after} wrong access passwords in a row erase every account")
+    if i.wiped:
+        click.echo(
+            "Wiped:       the accounts were erased after wrong access passwords (this clears at the next unlock)"
+        )
     if i.maintenance:
         click.echo("Maintenance: powered on with the button held; Ctrl-C on its USB serial is on")
     for k, v in sorted(i.extra.items()):

@@ -123,13 +123,18 @@ class SSD1306:
 
     # -- data ------------------------------------------------------------
     def _data(self, b: int) -> None:
-        """Store one byte at the RAM pointer and advance it (datasheet 10.1.3)."""
+        """Store one byte at the RAM pointer and advance it (datasheet 10.1.3).
+
+        The RAM is kept by segment: the segment remap (A0h/A1h) maps a column
+        address to a segment as the byte is written, and "only affects
+        subsequent data input" (datasheet 10.1.8), so what was written
+        before a remap stays where it was."""
         if self.mode == PAGE:
-            self.ram[self.page * WIDTH + self.page_mode_col] = b
+            self.ram[self.page * WIDTH + self._seg(self.page_mode_col)] = b
             # Page mode: the column wraps within the page, the page stays.
             self.page_mode_col = (self.page_mode_col + 1) % WIDTH
             return
-        self.ram[self.page * WIDTH + self.col] = b
+        self.ram[self.page * WIDTH + self._seg(self.col)] = b
         if self.mode == HORIZONTAL:
             if self.col >= self.col_end:
                 self.col = self.col_start
@@ -217,6 +222,9 @@ class SSD1306:
         # Without the charge pump (and with no external VCC) the panel is dark.
         return self.display_on and self.charge_pump
 
+    def _seg(self, col: int) -> int:
+        return WIDTH - 1 - col if self.seg_remap else col
+
     def _ram_pixel(self, col: int, line: int) -> int:
         return (self.ram[(line >> 3) * WIDTH + col] >> (line & 7)) & 1
 
@@ -249,9 +257,8 @@ class SSD1306:
                 line = (self.start_line + self.offset + scan) % 64
                 row = []
                 for x in range(WIDTH):
-                    seg = WIDTH - 1 - x
-                    col = (WIDTH - 1 - seg) if self.seg_remap else seg
-                    v = 1 if self.entire_on else self._ram_pixel(col, line)
+                    seg = WIDTH - 1 - x  # the module's SEG0 is its right edge
+                    v = 1 if self.entire_on else self._ram_pixel(seg, line)
                     if self.inverse:
                         v ^= 1
                     row.append(v)

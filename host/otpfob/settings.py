@@ -1,0 +1,100 @@
+"""The token's settings as a person names and types them (`otpfob config`).
+
+One table, `fob.proto.SETTINGS`, holds every setting's name, kind and range
+for the token and the host; this module is the host's copy of the token's
+checks (`check`, the same one sentence as the token's `bad_arg` reply) and
+the reading of what a person types (`parse`: `on`/`off`, `yes`/`no`,
+`true`/`false` for a switch, a whole number otherwise). On the command line
+a setting's name has `-` where the wire has `_` (`long-press`); `for_people`
+puts those names into a sentence. No click, no printing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fob import proto
+
+from .errors import InputError
+
+# name -> (lowest, highest, what a value is); a switch has (None, None, None)
+RULES: dict[str, tuple[int | None, int | None, str | None]] = {
+    name: (lo, hi, what) for name, _id, lo, hi, what in proto.SETTINGS
+}
+NAMES = tuple(RULES)  # wire names, in the table's order
+OFF = 0  # wipe_after: off, beside its range
+_TRUE = ("on", "true", "yes", "1")
+_FALSE = ("off", "false", "no", "0")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def cli_name(name: str) -> str:
+    """A wire name as the command line writes it: `long_press` -> `long-press`."""
+    return name.replace("_", "-")
+
+
+def wire_name(text: str) -> str:
+    """The wire name a person's `long-press` (or `long_press`, any case)
+    means; InputError listing the names when there is none."""
+    name = text.strip().lower().replace("-", "_")
+    if name not in RULES:
+        raise InputError(
+            f"There is no setting named {text.strip()[:40]!r}; the settings are"
+            f" {', '.join(cli_name(n) for n in NAMES)}."
+        )
+    return name
+
+
+def is_switch(name: str) -> bool:
+    return RULES[name][0] is None
+
+
+def check(name: str, value: Any) -> bool | int:
+    """``value`` if the token takes it for the setting ``name`` (a wire
+    name), else InputError with the sentence the token would answer
+    (`proto.setting_error`)."""
+    lo, hi, _what = RULES[name]
+    if lo is None or hi is None:
+        if isinstance(value, bool):
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if lo <= value <= hi or (name == "wipe_after" and value == OFF):
+            return value
+    raise InputError(proto.setting_error(name))
+
+
+def needs_password(changes: dict[str, Any]) -> str | None:
+    """The sentence the token refuses ``changes`` with while it has no access
+    password (turning on the lock screen or wipe_after), or None."""
+    for name in proto.NEEDS_PASSWORD:
+        if changes.get(name):
+            return proto.needs_password_error(name)
+    return None
+
+
+def parse(name: str, text: str) -> bool | int:
+    """What a person typed for the setting ``name`` (a wire name), checked:
+    `on`, `off`, `yes`, `no`, `true`, `false` (`1`, `0`) for a switch; a whole
+    number for the rest (`off` too for wipe_after). InputError otherwise."""
+    word = text.strip().lower()
+    if is_switch(name):
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise InputError(proto.setting_error(name))
+    if name == "wipe_after" and word == "off":
+        return OFF
+    if not word.isascii() or not _WHOLE.fullmatch(word):  # int() would take "٥" and "1_0"
+        raise InputError(proto.setting_error(name))
+    return check(name, int(word))
+
+
+def for_people(sentence: str) -> str:
+    """A sentence (the token's or `check`'s) with the settings' names as the
+    command line writes them."""
+    for name in NAMES:
+        if "_" in name:
+            sentence = re.sub(rf"\b{name}\b", cli_name(name), sentence)
+    return sentence
