@@ -11,7 +11,8 @@ RP2_READY := build/rp2/.ready
 PICO_UF2 := build/firmware-pico/otpfob-pico.uf2
 # Four workers on two cores: much of the suite waits on emulated tokens and
 # boards (real-time button holds, throttle delays, restarts), not the CPU.
-PYTEST_ARGS ?= -n 4 --dist loadgroup
+# The 30 slowest tests are listed at the end: where the CI budget goes.
+PYTEST_ARGS ?= -n 4 --dist loadgroup --durations=30
 
 .PHONY: all venv lint emulators firmware-pico bench-rp2 bench-rp2-deploy test test-slow demo bench bench-host fuzz screenshots clean
 
