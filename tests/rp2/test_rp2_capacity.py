@@ -75,8 +75,8 @@ def test_a_full_store_of_the_largest_accounts(make_pico, rng):
     assert len(screen_code(text).replace(" ", "")) == 10
     # And after a power cut the store is still whole.
     pico.restart()
+    pico.wait_ready(120)  # the first screen, then one info: no queue of requests during boot
     with ProtocolClient(pico.port, timeout=30) as c:
-        c.wait_ready(60)
         info = c.call("info")
     assert info["accounts"] == N - 1 and info["store"] == proto.STORE_OK
     record_cases("rp2-full-store-accounts", N)

@@ -9,7 +9,7 @@ CPython model (tests/rel/test_rel_fuzz.py's Rig, the same firmware logic under
 CPython, over the same accounts); nothing may reach a REPL; refused requests
 change nothing: the whole 2 MB flash image is the same byte for byte.
 
-Normal run: 200 frames or more with a password set (without one: `make
+Normal run: 120 frames or more with a password set (without one: `make
 test-slow`); `make fuzz` (OTPFOB_FUZZ=full): 2 x 10,000.
 """
 
@@ -31,7 +31,7 @@ from support import frames as rf
 
 pytestmark = [pytest.mark.rp2, pytest.mark.fuzz, RP2_LANE_B]
 
-N = 10_000 if os.environ.get("OTPFOB_FUZZ") == "full" else 200
+N = 10_000 if os.environ.get("OTPFOB_FUZZ") == "full" else 120
 PASSWORD = "fuzzing the real usb stack"
 REPL_SIGNS = (b">>>", b"raw REPL", b"MicroPython v", b"Traceback", b"KeyboardInterrupt")
 

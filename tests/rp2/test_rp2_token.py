@@ -280,8 +280,8 @@ def test_power_cut_in_the_middle_of_add_keeps_the_old_or_the_new_store(make_pico
                 pass  # the power went before the reply
         pico.wait_off(120)
         pico.restart()
-        with ProtocolClient(pico.port) as c:
-            c.wait_ready(60)
+        pico.wait_ready(120)  # the first screen, then one info: no queue of requests during boot
+        with ProtocolClient(pico.port, timeout=30) as c:
             labels = [a["label"] for a in c.call("list")["accounts"]]
         assert "keep" in labels
         outcomes["new" if label in labels else "old"] += 1

@@ -95,8 +95,8 @@ def test_deploy_over_protocol_1_keeps_accounts_and_codes(rp2_built, old_release,
 
         done = deploy_cli(pico.port)
         assert done.returncode == 0, done.stdout + done.stderr
-        with ProtocolClient(pico.port, timeout=10) as c:
-            c.wait_ready(60)
+        pico.wait_ready(120)
+        with ProtocolClient(pico.port, timeout=30) as c:
             info = c.call("info")
             assert info["proto"] == 2 and re.fullmatch("[0-9a-f]{8}", info["token_id"]), info  # from unique_id()
             assert c.call("list")["accounts"] == before  # names, settings and the HOTP counter
