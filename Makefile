@@ -61,7 +61,8 @@ test: venv emulators firmware-pico
 # The emulated-Pico proofs that take minutes each (marked slow), which
 # `make test` leaves out to stay within CI's budget: deploy mode switches,
 # the BOOTSEL path, every deploy cut point, the fine sync's spread, the HMAC
-# path timing, `otpfob sim --board pico`, the unlocked CDC fuzz.
+# path timing, `otpfob sim --board pico`, the unlocked CDC fuzz, the lock
+# screen through the CLI, wipe-after against the throttle's real delays.
 test-slow: venv emulators firmware-pico
 	OTPFOB_SLOW=1 $(PY) -m pytest -m slow $(PYTEST_ARGS)
 

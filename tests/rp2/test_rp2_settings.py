@@ -61,6 +61,7 @@ def test_settings_turn_the_screen_and_set_its_timeout(make_pico):
     assert 5.0 <= blank_s <= 5.4, blank_s
 
 
+@pytest.mark.slow  # 35 s more in lane A would take `make test` past CI's 25 minutes; `make test-slow` runs it
 def test_the_order_and_the_lock_screen_through_the_cli(make_pico):
     pico = make_pico()
     password = "lock screen on a pico " + random_secret(10)
