@@ -1,10 +1,10 @@
 """The token's settings as a person names and types them (`otpfob config`).
 
 One table, `fob.proto.SETTINGS`, holds every setting's name, kind and range
-for the token and the host; this module is the host's copy of the token's
-checks (`check`, the same one sentence as the token's `bad_arg` reply) and
-the reading of what a person types (`parse`: `on`/`off`, `yes`/`no`,
-`true`/`false` for a switch, a whole number otherwise). On the command line
+for the token and the host; `check` is the token's own check
+(`fob.settings.check_value`, the same one sentence as its `bad_arg` reply);
+`parse` reads what a person types (`on`/`off`, `yes`/`no`, `true`/`false`
+for a switch, a whole number otherwise). On the command line
 a setting's name has `-` where the wire has `_` (`long-press`); `for_people`
 puts those names into a sentence. No click, no printing.
 """
@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from fob import proto
+from fob.settings import check_value
 
 from .errors import InputError
 
@@ -54,14 +55,11 @@ def check(name: str, value: Any) -> bool | int:
     """``value`` if the token takes it for the setting ``name`` (a wire
     name), else InputError with the sentence the token would answer
     (`proto.setting_error`)."""
-    lo, hi, _what = RULES[name]
-    if lo is None or hi is None:
-        if isinstance(value, bool):
-            return value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if lo <= value <= hi or (name == "wipe_after" and value == OFF):
-            return value
-    raise InputError(proto.setting_error(name))
+    try:
+        check_value(name, value)  # the token's own check
+    except ValueError as e:
+        raise InputError(e.args[0]) from None
+    return value
 
 
 def needs_password(changes: dict[str, Any]) -> str | None:

@@ -2,8 +2,6 @@
 the panel (the SSD1306 model's pixels, after its remaps), the account order
 on screen, and settings and order across a power cut."""
 
-import time
-
 import pyotp
 import pytest
 
@@ -19,21 +17,6 @@ def _turned(pixels):
     return [row[::-1] for row in pixels[::-1]]
 
 
-def _wait_pixels(tok, predicate, timeout=5.0):
-    # Emulated panel, real-time firmware: wait for the picture, then for it
-    # to hold a quarter second (a redraw goes out in several transfers).
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        px = tok.screen_pixels()
-        if predicate(px):
-            v = tok.oled.version
-            time.sleep(0.25)
-            if tok.oled.version == v:
-                return px
-        time.sleep(0.03)
-    raise TimeoutError("the panel never showed it")
-
-
 def test_flip_turns_the_picture_and_contrast_dims_it(make_token):
     tok = make_token(rtc_set=True, freeze=T0)  # a still clock: a still picture
     secret = random_secret()
@@ -46,7 +29,7 @@ def test_flip_turns_the_picture_and_contrast_dims_it(make_token):
 
         r = c.call("config_set", flip=True, contrast=16)
         assert r["settings"]["flip"] is True and r["settings"]["contrast"] == 16
-        turned = _wait_pixels(tok, lambda px: px == _turned(upright))
+        turned = tok.wait_for_pixels(lambda px: px == _turned(upright))
         # Read as a person holding it the other way up: the same code.
         assert screen_code(screen.decode(_turned(turned), tok.firmware_dir)) == grouped(pyotp.TOTP(secret).at(T0))
         assert tok.oled.contrast == 16 and tok.screen_image().getextrema()[0][1] < bright
@@ -56,10 +39,10 @@ def test_flip_turns_the_picture_and_contrast_dims_it(make_token):
         tok.restart()
         c.wait_ready()
         tok.press()
-        _wait_pixels(tok, lambda px: px == _turned(upright))
+        tok.wait_for_pixels(lambda px: px == _turned(upright))
         assert tok.oled.contrast == 16
         c.call("config_set", flip=False)
-        _wait_pixels(tok, lambda px: px == upright)
+        tok.wait_for_pixels(lambda px: px == upright)
 
 
 def test_the_screen_follows_the_order_and_a_pin(make_token):

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .. import paths
 from ..paths import FIRMWARE
@@ -21,6 +22,8 @@ from .i2c import I2CBus, I2CDevice
 from .internal_rtc import InternalRTC
 from .serial_pty import SerialPty
 from .ssd1306 import SSD1306
+
+T = TypeVar("T")
 
 
 def private_flash(folder: Path) -> Path:
@@ -154,23 +157,30 @@ class TokenParts:
 
     def wait_for_screen(self, predicate: Callable[[str], bool], timeout: float = 5.0) -> str:
         """Poll the decoded screen until ``predicate(text)``; returns the text."""
+        return self._wait_still(self.screen_text, predicate, timeout)
+
+    def wait_for_pixels(self, predicate: Callable[[list[list[int]]], bool], timeout: float = 5.0) -> list[list[int]]:
+        """Poll the panel's pixels until ``predicate(pixels)``; returns them
+        (a picture no text decoder reads, e.g. one turned 180 degrees)."""
+        return self._wait_still(self.screen_pixels, predicate, timeout)
+
+    def _wait_still(self, read: Callable[[], T], predicate: Callable[[T], bool], timeout: float) -> T:
         deadline = time.monotonic() + timeout
-        text = ""
         while True:
-            text = self.screen_text()
-            if predicate(text):
+            seen = read()
+            if predicate(seen):
                 # A redraw goes out in several transfers (only what changed):
                 # answer once the OLED has been still for a quarter second
                 # (the countdown moves once a second).
                 version = self.oled.version
                 time.sleep(0.25)
                 if self.oled.version == version:
-                    return text
+                    return seen
                 continue
             if not self.running:
                 raise EmulatorError("the firmware stopped:\n" + self._tail())
             if time.monotonic() > deadline:
-                raise TimeoutError("screen never matched; it shows:\n" + text)
+                raise TimeoutError("screen never matched; it shows:\n" + self.screen_text())
             time.sleep(0.03)
 
     def wait_ready(self, timeout: float = 20.0) -> dict:
