@@ -20,3 +20,13 @@ EXPOSURE = (
     "Flash readable with a hand on BOOTSEL at power-up (picotool), or by any"
     " program on the host over the REPL while no access password is set."
 )
+# Power (fob/power.py, README "Battery"): USB power sensed on GP24 (VBUS),
+# VSYS/3 on ADC3 (GP29, on the board); a battery on VSYS through a Schottky
+# diode.  On battery the token goes dormant when the screen blanks: the button
+# (GP15 low) or USB power (GP24 high) wakes it.
+VBUS_PIN = 24
+VSYS_ADC_PIN = 29
+VSYS_DIVIDER = 3
+BATTERY_DIODE_MV = 300
+BATTERY = "lipo"
+SLEEP = "rp2-dormant"

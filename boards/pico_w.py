@@ -14,3 +14,8 @@ EXPOSURE = (
     "Flash readable with a hand on BOOTSEL at power-up (picotool), or by any"
     " program on the host over the REPL while no access password is set."
 )
+# Power (fob/power.py): USB power is sensed through the wireless chip's
+# WL_GPIO2.  GP29 (VSYS/3) is shared with the wireless chip's SPI, and a pin
+# of the wireless chip cannot wake the RP2040 from dormant: no battery gauge,
+# no sleep (README "Battery").
+VBUS_PIN = "WL_GPIO2"

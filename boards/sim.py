@@ -15,3 +15,7 @@ EXPOSURE = "Emulated token: its flash is a folder on this computer, readable by 
 # with defaults): BLANK_MS (30000), HOTP_SHOW_MS (20000), LONG_PRESS_MS (800), DEBOUNCE_MS (30),
 # TOUCH_MS (15000), CLOCK_JUMP_MS (5000), I2C_ID = None for SoftI2C, EXPOSURE (what
 # the hardware lets a host read; `info` reports it).
+# Power (fob/power.py): none sensed, as on USB.  A token on the emulator's
+# supply model (EmulatedToken.set_usb / set_battery_mv, `otpfob sim
+# --battery`) adds POWER_BOARD (otpfob/emu/token.py): VBUS_PIN = "sim",
+# SLEEP = "sim"; on battery it then sleeps when the screen blanks.

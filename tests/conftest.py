@@ -187,6 +187,20 @@ def m0():
     board.stop()
 
 
+@pytest.fixture
+def m4():
+    """A fresh emulated Cortex-M4 board per test (QEMU mps2-an386, .mpy arch
+    armv7emsp: the RP2350's Arm build's; host/tools/build_qemu.sh)."""
+    from otpfob.devtools.qemu import M4, QemuBoard, find_qemu
+
+    if not find_qemu() or not M4.elf.exists():
+        unavailable("emulated Cortex-M4 not built (make emulators needs root for apt-get)")
+    board = QemuBoard(machine=M4)
+    board.start()
+    yield board
+    board.stop()
+
+
 # -- the emulated token (the Unix port) -----------------------------------------
 def start_token(flash, *, freeze: int | None = None, before_start=None, ready: bool = True, **kwargs):
     """Start an EmulatedToken(flash, **kwargs), its emulated clock frozen at
@@ -359,7 +373,7 @@ def pico_frozen_image():
 
 
 @pytest.fixture
-def make_pico(pico_image, tmp_path, request):
+def make_pico(rp2_built, tmp_path, request):
     """Start emulated Picos booted from the deployed image (``frozen=True``:
     the frozen-firmware image); stopped after the test."""
     from otpfob.emu.rp2.pico import EmulatedPico
@@ -368,7 +382,8 @@ def make_pico(pico_image, tmp_path, request):
 
     def make(*, ready: bool = True, frozen: bool = False, **kwargs):
         kwargs.setdefault("rtc_set", True)
-        kwargs.setdefault("image", request.getfixturevalue("pico_frozen_image") if frozen else pico_image)
+        if "image" not in kwargs:  # only the image asked for: the lanes' first tests make the two at once
+            kwargs["image"] = request.getfixturevalue("pico_frozen_image" if frozen else "pico_image")
         pico = EmulatedPico(tmp_path / ("pico%d" % len(made)), **kwargs)
         made.append(pico)
         pico.start()

@@ -14,6 +14,10 @@
 # loop: the server defers its reply and the loop finishes it on the press.
 # With an access password set, Ctrl-C on the USB serial is turned off
 # (fob.link) unless the button is held at power-on.
+# On battery (fob/power.py) the loop sleeps once the screen blanks: the
+# chip's deepest sleep, until the button or USB power; the press that woke
+# it shows the code at once.  A double press on a code types it as a USB
+# keyboard (fob/keyboard.py), where the port has runtime USB.
 
 # fob.server first: the largest module, compiled (Unix port, a source
 # deploy) while the heap is least fragmented (tests/emu/test_token_capacity.py).
@@ -37,6 +41,8 @@ LOOP_ASLEEP_MS = 50  # ... and blanked, until the button's pin goes down
 CLOCK_POLL_MS = 100  # clock reads while the screen is on, without a tick to follow
 CLOCK_POLL_ASLEEP_MS = 1000  # ... and while it is blanked (jump detection)
 TOUCH_MS = 15000
+DOUBLE_MS = 400  # a second short press this soon after the first: type the code (fob/keyboard.py)
+POWER_READ_MS = 2000  # USB and the battery are read this often while awake (they move slowly)
 EDGE_LEAD_MS = 1  # start watching for the next second this early
 EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
 EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
@@ -82,11 +88,29 @@ class App:
         self.maintenance = self._held_at_boot()
         self.server.maintenance = self.maintenance
         self.screen = Screen(hw, board, self.store, access, settings, self.maintenance)
+        # USB or battery (fob/power.py), on a board that senses it: the
+        # gauge, no flash writes when nearly empty, and on battery the sleep
+        # once the screen blanks.  Loaded only there (heap).
+        self.power = None
+        if hw.power is not None:
+            from fob.power import Power
+
+            self.power = Power(board, hw.power)
+            self.server.power = self.power
+            self.screen.power = self.power
+            self.screen.battery()
+        self._power_at = ticks_ms()
+        self._woken = False  # the press that woke the chip is still down
         self.screen.clock_log = self.clock.log  # the one-time "clock set back" notice
         self._clock_at = ticks_ms()
         self._touch = None  # [start ticks, armed] while a code awaits a press
         self._swallow = self.maintenance  # the boot hold is not a navigation press
         self.link = Link(self.server, stdin, stdout, self.maintenance)
+        # The USB keyboard (issue 25), where the port has runtime USB and
+        # typing is on; the "layout" setting takes effect at power-on.
+        self.settings = settings
+        self.keyboard = _keyboard() if settings.layout != "off" else None
+        self._armed = None  # (ticks, screen mark) of a first short press on a code
         # Following the RTC's tick (see the top): the seconds register last
         # seen, when it was last read with the old second, and the next read.
         self._second = getattr(hw.rtc, "second", None)
@@ -152,9 +176,76 @@ class App:
         if self._swallow:
             self._swallow = b.is_pressed()  # until the boot hold is released
             return
+        if self._woken:
+            # The wake press showed the code already: its release moves
+            # nowhere; held long, it is a long press on what it showed.
+            if ev == LONG:
+                self.screen.wake_hold(now)
+            self._woken = b._raw or b.is_pressed()
+            return
         if ev == 0:
             return
+        if ev == SHORT and self.keyboard is not None and self._double(now):
+            return
         self.screen.press(ev, now)
+
+    def _double(self, now):
+        """A short press on a code: the first moves on at once (no wait for
+        a second); a second within DOUBLE_MS moves back and types the code
+        the first one left, if it may still be shown.  True: handled."""
+        armed = self._armed
+        self._armed = None
+        sc = self.screen
+        if armed is not None and ticks_diff(now, armed[0]) < DOUBLE_MS:
+            sc.restore(armed[1], now)
+            code = sc.code_now()  # the rules again: a lock or a new period since
+            st = self.settings
+            if code is not None and st.layout != "off":
+                self.keyboard.type(code, st.layout, st.enter)
+            return True
+        if self.keyboard.ready:
+            if sc.code_now() is not None:
+                self._armed = (now, sc.mark())
+        return False
+
+    # ---- power (fob/power.py) -------------------------------------------------
+    def _power_step(self, now):
+        pw = self.power
+        if pw is None:
+            return
+        if ticks_diff(now, self._power_at) >= POWER_READ_MS:
+            self._power_at = now
+            pw.update()
+            self.screen.battery()
+        if not pw.asleep_ok() or self.screen.ui.awake or self._touch is not None:
+            return
+        b = self.hw.button
+        if self.server.pending is not None or (b is not None and (b._raw or b.is_pressed())):
+            return  # a reply to send, or a press under way: never lost to a sleep
+        if not self.link.idle():
+            return
+        self.sleep()
+
+    def sleep(self):
+        """Display and charge pump off, the chip in its deepest sleep; on the
+        wake, the clock first, then (woken by a press) the code at once."""
+        self.screen.ui.power_down()
+        self.clock.slept()
+        self.power.sleep()
+        now = ticks_ms()
+        self.read_clock(now)
+        self._power_at = now
+        self.power.update()
+        self.screen.battery()
+        self._sec = None  # follow the RTC's tick again
+        self._due = now
+        self._win_end = now
+        b = self.hw.button
+        if b is not None and b._read():
+            b.poll(now)  # the press began now: long press from here
+            self._woken = True
+            self.screen.wake_press(now)
+            self.screen.update(now, False)
 
     # ---- the loop -----------------------------------------------------------
     def read_clock(self, now):
@@ -227,6 +318,7 @@ class App:
             if ticks_diff(now, self._clock_at) >= every:
                 self.read_clock(now)
         self.screen.update(now, self._touch is not None)  # the "Press button" screen stays
+        self._power_step(now)
         if self._verify:
             self._verify = False
             self.read_clock(now)
@@ -242,8 +334,8 @@ class App:
             and (b is None or not (b._raw or b.is_pressed()))
         ):
             return LOOP_ASLEEP_MS  # a press that began is then polled every LOOP_MS
-        if self._second is None:
-            return LOOP_MS
+        if self._second is None or not self.screen.ui.awake:
+            return LOOP_MS  # blank with a press under way: no tick to follow
         d = ticks_diff(self._due, ticks_ms())
         return LOOP_MS if d > LOOP_MS else (d if d > 0 else 0)  # the tick is near
 
@@ -257,6 +349,23 @@ class App:
                 # Keep serving; whatever failed is retried next time round.
                 self.screen.force = True
             sleep_ms(self.pause_ms())
+
+
+def _keyboard():
+    """fob.keyboard's device, or None: a port without machine.USBDevice
+    (the Unix port, ESP32 builds without runtime USB) or one that refused."""
+    try:
+        import machine
+    except ImportError:
+        return None
+    if not hasattr(machine, "USBDevice"):
+        return None
+    try:
+        from fob.keyboard import Keyboard
+
+        return Keyboard()
+    except Exception:
+        return None  # the serial as before, no typing
 
 
 def main(board=None, buf=None):

@@ -21,6 +21,7 @@ MESSAGES = {
     proto.E_AUTH: "Wrong answer to the unlock challenge.",
     proto.E_THROTTLED: "Too many wrong answers: wait retry_ms before the next.",
     proto.E_HW: "A part of the token does not answer.",
+    proto.E_BATTERY: "The battery is too low to write to flash: charge it or plug in USB.",
     proto.E_INTERNAL: "The token failed to do that.",
 }
 

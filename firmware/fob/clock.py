@@ -47,6 +47,7 @@ class Clock:
         self.path = path  # where a jump is remembered across restarts, or None
         self._last_t = None
         self._last_ticks = 0
+        self._slept = False  # the ticks stood still since the last reading
         self._jumped = False
         self._fail_at = None
         self.jump_s = 0  # size of the last jump seen, for info
@@ -140,6 +141,8 @@ class Clock:
         if self._last_t is not None:
             ms = ticks_diff(tk, self._last_ticks)
             delta_ms = (t - self._last_t) * 1000 - ms
+            if self._slept and delta_ms > 0:
+                delta_ms = 0  # the time asleep, which the ticks did not count
             if delta_ms > self.tolerance_ms or delta_ms < -self.tolerance_ms:
                 first = not self._jumped
                 self._jumped = True
@@ -149,9 +152,16 @@ class Clock:
                     self._log(clocklog.JUMP, self._last_t + (ms + 500) // 1000, t)
         self._last_t = t
         self._last_ticks = tk
+        self._slept = False
         if self._jumped:
             return proto.CLOCK_JUMPED, None
         return proto.CLOCK_OK, t
+
+    def slept(self):
+        """The chip is going dormant: its ticks stop, the RTC runs on.  The
+        next reading may be any time later (the time asleep), never earlier
+        than the tolerance allows: a clock set back while asleep is a jump."""
+        self._slept = True
 
     def _log(self, kind, previous, new):
         if self.log is None:

@@ -13,6 +13,34 @@ class Hardware:
         self.display = None
         self.rtc = None
         self.button = None
+        self.power = None  # usb() and vsys_mv() (fob.power), or None: not sensed
+
+
+class PowerSense:
+    """USB power on a pin (high: a host powers the board) and the supply
+    voltage through a divider on an ADC pin (None: not wired)."""
+
+    def __init__(self, vbus, adc, divider):
+        self.vbus = vbus
+        self.adc = adc
+        self.divider = divider
+
+    def usb(self):
+        return self.vbus.value() == 1
+
+    def vsys_mv(self):
+        if self.adc is None:
+            return None
+        adc = self.adc
+        total = 0
+        if hasattr(adc, "read_uv"):  # ESP32: calibrated microvolts
+            for _ in range(4):  # the ADC's noise is a few LSB: average it
+                total += adc.read_uv() // 1000
+            return (total >> 2) * self.divider
+        for _ in range(4):
+            total += adc.read_u16()
+        # 0-65535 for 0-3.3 V (the RP2040's reference), times the divider.
+        return (total >> 2) * 3300 // 65535 * self.divider
 
 
 def _bus(board):
@@ -51,6 +79,24 @@ def _button(board, pin_cls, machine):
         debounce_ms=getattr(board, "DEBOUNCE_MS", 30),
         long_ms=getattr(board, "LONG_PRESS_MS", 800),
     )
+
+
+def _power(board, pin_cls, machine):
+    vbus = getattr(board, "VBUS_PIN", None)
+    if vbus is None or not getattr(board, "BATTERY_WIRED", True):
+        return None  # nothing sensed: as on USB, never asleep
+    if machine is None:
+        import simpower  # the emulated token's USB and battery
+
+        return simpower.Power()
+    adc_pin = getattr(board, "VSYS_ADC_PIN", None)
+    adc = None
+    if adc_pin is not None and hasattr(machine, "ADC"):
+        if hasattr(machine.ADC, "ATTN_11DB"):  # ESP32: the full range is about 0-3.1 V
+            adc = machine.ADC(pin_cls(adc_pin), atten=machine.ADC.ATTN_11DB)
+        else:
+            adc = machine.ADC(pin_cls(adc_pin))
+    return PowerSense(pin_cls(vbus, pin_cls.IN), adc, getattr(board, "VSYS_DIVIDER", 3))
 
 
 def _display(board, i2c):
@@ -95,6 +141,10 @@ def build(board):
         hw.button = _button(board, pin_cls, machine)
     except Exception:
         hw.button = None
+    try:
+        hw.power = _power(board, pin_cls, machine)
+    except Exception:
+        hw.power = None
     try:
         hw.display = _display(board, hw.i2c)
     except Exception:

@@ -173,6 +173,10 @@ class Link:
                 self.guard_repl()  # a password may have been set or cleared
         return handled
 
+    def idle(self):
+        """No request half read and no byte waiting (the token may sleep)."""
+        return self.reader.n == 0 and not self.reader.overflow and not self._readable()
+
     def guard_repl(self):
         """Ctrl-C off while a password is set, so mpremote cannot break in
         and read the flash over USB; on again in a maintenance boot."""

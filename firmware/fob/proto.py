@@ -52,6 +52,7 @@ E_THROTTLED = "throttled"  # too many wrong answers, wait "retry_ms"
 E_TOUCH = "touch_timeout"  # the account needs a button press and none came
 E_BUTTON = "button_not_held"  # a factory wipe asked for without the button held down
 E_HW = "hardware"  # an I2C part failed
+E_BATTERY = "battery_low"  # below the critical voltage: no writes to flash (fob/power.py)
 E_INTERNAL = "internal"
 
 # Clock states reported by info / time_get
@@ -63,10 +64,15 @@ MAX_EDGE_MS = 2000  # time_set "edge_ms": the latest instant after the second a 
 MAX_RATE_PPB = 500_000  # a learnt rate is kept within this (no crystal is this far off)
 MIN_CALIBRATE_S = 86400  # two fine syncs this far apart give the rate to ~0.1 ppm
 
+# How the token types a code as a USB keyboard (fob/keyboard.py; off: never,
+# and no keyboard interface at the next power-on).
+LAYOUTS = ("off", "us", "de", "fr")
+
 # Settings (docs/protocol.md "Settings"), one table for the token and the
 # host: (name, id on flash, lowest, highest, what a value is); a bool has no
-# range.  wipe_after also takes 0: off.  A token keeps only the values set
-# (settings.dat); the rest are its board's defaults.
+# range, a choice has its names as "lowest" and no highest.  wipe_after also
+# takes 0: off.  A token keeps only the values set (settings.dat); the rest
+# are its board's defaults.
 SETTINGS = (
     ("timeout", 1, 5, 300, "a whole number of seconds"),
     ("flip", 2, None, None, None),
@@ -75,6 +81,8 @@ SETTINGS = (
     ("touch_default", 5, None, None, None),
     ("lock_screen", 6, None, None, None),
     ("wipe_after", 7, 5, 50, "0 (off) or a whole number"),
+    ("layout", 8, LAYOUTS, None, "off, us, de or fr"),  # a choice: stored as its place in LAYOUTS
+    ("enter", 9, None, None, None),
 )
 CONTRAST_DEFAULT = 255
 NEEDS_PASSWORD = ("lock_screen", "wipe_after")  # refused on (true, not 0) while no password is set
@@ -90,6 +98,8 @@ def setting_error(name):
         if n == name:
             if lo is None:
                 return name + " must be true or false."
+            if hi is None:
+                return "%s must be %s." % (name, what)
             return "%s must be %s from %d to %d." % (name, what, lo, hi)
     return "Unknown argument for this operation."
 
@@ -166,16 +176,43 @@ _IGNORABLE = (
 )
 
 
+def _code_points(s):
+    # The code points of ``s``, decoded from its UTF-8 bytes.  Iterating a
+    # str on MicroPython interns every character it yields as a qstr, kept
+    # for good: a host sending labels of ever new characters would fill the
+    # heap (fragmented, then a MemoryError), so no str is made here.
+    b = s.encode()
+    i = 0
+    n = len(b)
+    while i < n:
+        c = b[i]
+        if c < 0x80:
+            k = 1
+        elif c < 0xE0:
+            c &= 0x1F
+            k = 2
+        elif c < 0xF0:
+            c &= 0x0F
+            k = 3
+        else:
+            c &= 0x07
+            k = 4
+        for j in range(i + 1, i + k):
+            c = (c << 6) | (b[j] & 0x3F)
+        i += k
+        yield c
+
+
 def refused_char(s):
-    """The first character of ``s`` no label or issuer may hold, or None."""
-    for ch in s:
-        c = ord(ch)
+    """The code point of the first character of ``s`` no label or issuer may
+    hold, or None.  A number, not a str: chr() would intern it (above)."""
+    for c in _code_points(s):
         if c < 0x20 or 0x7F <= c <= 0x9F or c == 0x2028 or c == 0x2029:
-            return ch
+            return c
         if c >= 0xAD:
             for lo, hi in _IGNORABLE:
                 if lo <= c <= hi:
-                    return ch
+                    return c
     return None
 
 
@@ -183,8 +220,7 @@ def blank(s):
     """True if ``s`` is empty or holds only space separators (Unicode's Zs:
     U+0020, U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000).  A label
     may not be blank; an issuer may be empty but not blank."""
-    for ch in s:
-        c = ord(ch)
+    for c in _code_points(s):
         if not (
             c == 0x20 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A or c == 0x202F or c == 0x205F or c == 0x3000
         ):

@@ -36,6 +36,8 @@ NOTICE_MS = 10000  # how long the "clock set back" notice stays (a press ends it
 
 MSG_MAINTENANCE = ("Maintenance:", "", "Ctrl-C on", "(button held", "at power-on)")
 MSG_HOTP_USB = ("Codes over USB", "only: password")  # an HOTP account without touch, password set
+MSG_HOTP_BATTERY = ("Battery empty:", "no new code")  # below the critical voltage (fob.power)
+_GAUGE = {"battery": 1, "low": 2, "critical": 3}  # fob.power states -> UI.set_gauge levels
 
 # What the screen shows (besides a code)
 _S_CODE = const(0)
@@ -67,6 +69,8 @@ class Screen:
         self.store = store
         self.access = access
         self.settings = settings
+        self.power = None  # fob.power.Power, set by the app: the gauge, HOTP writes
+        self._hotp_msg = None  # an HOTP account's screen without a code (None: how to get one)
         self.ui = UI(hw.display)
         self.blank_ms = BLANK_MS
         self._applied = None  # the settings generation in effect (apply())
@@ -136,6 +140,7 @@ class Screen:
         HOTP account shows its next code instead."""
         self.active = now
         self.force = True
+        self._hotp_msg = None
         if not self.ui.awake:
             self.ui.wake()
             return
@@ -151,6 +156,61 @@ class Screen:
         self._hotp = None
         self.index = (self.index + (1 if ev == SHORT else -1)) % n
 
+    def wake_press(self, now):
+        """The press that woke the chip from its sleep: the screen comes on
+        with the code at once (the next update() draws it)."""
+        self.active = now
+        self.force = True
+        self._hotp_msg = None
+        self.ui.wake()
+
+    def wake_hold(self, now):
+        """The wake press held long: on an HOTP account's screen, its next
+        code (as a long press on an awake screen); elsewhere nothing."""
+        self.active = now
+        self.force = True
+        if self.store.count() and self._screen() == _S_HOTP:
+            self._next_hotp(now)
+
+    def code_now(self):
+        """The code this screen shows for the shown account now, or None
+        when none may be shown (asleep, a note, the lock screen, the clock,
+        an HOTP account without a code from a long press): all a typed code
+        may be (fob/keyboard.py)."""
+        if not self.ui.awake or self._note_at is not None or self._notice_at is not None or not self.store.count():
+            return None
+        screen = self._screen()
+        if screen == _S_CODE:
+            self._account()
+            p = self.store.params(self.index)
+            if self.time // p.period == self._code_step:
+                return self._code
+            return self._key.totp(self.time, p.digits, p.period)
+        if (
+            screen == _S_HOTP
+            and self._hotp is not None
+            and self._hotp_index == self.index
+            and self._hotp_generation == self.store.generation
+        ):
+            return self._hotp
+        return None
+
+    def mark(self):
+        """Where the screen stands (restore() goes back there)."""
+        return (self.index, self._hotp, self._hotp_index, self._hotp_generation, self._hotp_at, self._hotp_left)
+
+    def restore(self, mark, now):
+        """Back to ``mark``: a double press undoes its first press's move."""
+        self.active = now
+        self.force = True
+        self.index, self._hotp, self._hotp_index, self._hotp_generation, self._hotp_at, self._hotp_left = mark
+
+    def battery(self):
+        """The gauge from the power state (fob.power; USB: none)."""
+        pw = self.power
+        if pw is not None and self.ui.set_gauge(pw.pct, _GAUGE.get(pw.state, 0)):
+            self.force = True  # drawn with the next frame, even on a still clock
+
     def _next_hotp(self, now):
         self._hotp = None
         self._account()
@@ -158,6 +218,10 @@ class Screen:
         p = self.store.params(i)
         if p.counter >= proto.MAX_COUNTER:
             return  # used up: no code (the USB "code" says so)
+        if self.power is not None and not self.power.writable():
+            self._hotp_msg = MSG_HOTP_BATTERY  # a brown-out mid-write: not worth a code
+            self.battery()
+            return
         code = self._key.hotp(p.counter, p.digits)
         # Stored first: after a power cut the next press shows the next code,
         # never this one again.  A failed write raises: nothing is shown.
@@ -207,6 +271,7 @@ class Screen:
             self._retry_display()
         if awake and not waiting:
             self.draw()
+            self.ui.settle()  # on after a wake, whatever was drawn
 
     def _account(self):
         # Texts and key of the shown account, rebuilt only when it changes.
@@ -326,7 +391,7 @@ class Screen:
                 ui.code(self._hotp, self._hotp_left, (self.hotp_ms + 999) // 1000)
             else:
                 self._hotp = None  # another account, or the store changed
-                ui.hotp()
+                ui.hotp(self._hotp_msg)
         elif screen == _S_HOTP_USB:
             self._hotp = None
             self._account()

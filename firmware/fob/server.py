@@ -101,6 +101,7 @@ class Server:
         # server (tests, fuzzers) keeps it at the flash root.
         self.access = access if access is not None else Access(ticks=ticks)
         self.settings = settings if settings is not None else Settings()
+        self.power = None  # fob.power.Power, set by the app (None: not sensed)
         self.wipe_if_due()  # a power cut may have come between a count and its wipe
         self.maintenance = False  # set by the app: Ctrl-C left on at boot
         # Per-link state: the unlocked session (its key and last counter),
@@ -289,6 +290,8 @@ class Server:
                     return self.error(rid, proto.E_ARG, "Unknown argument for this operation.")
             if gated:
                 self._check_access(op, req)
+            if op in _WRITES:
+                self._check_power()
             self._rid = rid
             return (rid, handler(self, req))
         except _Deferred:
@@ -338,6 +341,12 @@ class Server:
         raise Reject(proto.E_LOCKED)
 
     # ---- helpers ----------------------------------------------------------
+    def _check_power(self):
+        # A brown-out in the middle of a flash write must not be how the
+        # token dies: below the critical voltage nothing is written.
+        if self.power is not None and not self.power.writable():
+            raise Reject(proto.E_BATTERY)
+
     def _readable(self):
         if self.store.state != proto.STORE_OK:
             raise Reject(proto.E_STORE)
@@ -376,7 +385,7 @@ class Server:
         if gc is not None and hasattr(gc, "mem_free"):
             gc.collect()
             mem = gc.mem_free()
-        return {
+        r = {
             "version": VERSION,
             "proto": proto.VERSION,
             "board": self.board,
@@ -400,6 +409,14 @@ class Server:
             "wipe_after": self.settings.wipe_after,
             "wiped": self.settings.wiped(self.access),
         }
+        pw = self.power
+        if pw is not None:
+            pw.update()
+            r["power"] = "usb" if pw.state == "usb" else "battery"
+            r["battery"] = None if pw.state == "usb" or pw.mv is None else ("ok" if pw.state == "battery" else pw.state)
+            r["battery_mv"] = pw.mv
+            r["battery_percent"] = pw.pct
+        return r
 
     def op_list(self, args):
         self._readable()
@@ -566,6 +583,7 @@ class Server:
             counter = p.counter
             if counter >= proto.MAX_COUNTER:
                 raise Reject(proto.E_ARG, "The HOTP counter is exhausted.")
+            self._check_power()
             code = key.hotp(counter, p.digits)
             # Persist first: a code is never given out twice.
             self.store.set_counter(i, counter + 1)
@@ -663,6 +681,21 @@ class Server:
         self.lock()
         return {"access": False}
 
+
+# The ops that write to flash (refused below the critical battery voltage;
+# an HOTP code is refused in _code).  An unlock writes its failure count.
+_WRITES = (
+    proto.OP_ADD,
+    proto.OP_DELETE,
+    proto.OP_RENAME,
+    proto.OP_TIME_SET,
+    proto.OP_WIPE,
+    proto.OP_UNLOCK,
+    proto.OP_ACCESS_SET,
+    proto.OP_ACCESS_CLEAR,
+    proto.OP_CONFIG_SET,
+    proto.OP_MOVE,
+)
 
 # One entry per operation: (allowed arguments besides v, id and op; gated:
 # refused with E_LOCKED while a password is set and the link is locked;

@@ -1,6 +1,6 @@
 # The token's settings (docs/protocol.md "Settings"): screen timeout,
 # orientation, contrast, long-press time, touch for new accounts, the lock
-# screen and wipe after wrong unlocks.
+# screen, wipe after wrong unlocks, and how a code is typed (layout, enter).
 #
 # settings.dat (integers little-endian), crash-safe like the account store
 # (fob.safefile: settings.new, read back, renamed over settings.dat):
@@ -58,6 +58,9 @@ def check_value(name, value):
         if lo is None:
             if value is True or value is False:
                 return 1 if value else 0
+        elif hi is None:
+            if isinstance(value, str) and value in lo:
+                return lo.index(value)  # a choice: its place in the table
         elif isinstance(value, int) and not isinstance(value, bool):
             if lo <= value <= hi or (name == "wipe_after" and value == 0):
                 return value
@@ -81,6 +84,10 @@ class Settings:
             "touch_default": False,
             "lock_screen": False,
             "wipe_after": 0,
+            # Off until the owner names the computer's layout: a token
+            # cannot know it, and a wrong one types wrong characters.
+            "layout": getattr(board, "LAYOUT", "off"),
+            "enter": False,
         }
         self._set = {}  # id -> value, as on flash
         self.damaged = False
@@ -115,6 +122,8 @@ class Settings:
         self.touch_default = self.get("touch_default")
         self.lock_screen = self.get("lock_screen")
         self.wipe_after = self.get("wipe_after")
+        self.layout = self.get("layout")
+        self.enter = self.get("enter")
 
     def screen_locked(self, access):
         """Is the lock screen hiding the codes now?"""
@@ -127,11 +136,16 @@ class Settings:
         return bool(n) and access.key is not None and access.failures >= n
 
     def get(self, name):
-        for n, i, lo, _, _ in proto.SETTINGS:
+        for n, i, lo, hi, _ in proto.SETTINGS:
             if n == name:
                 if i in self._set:
                     v = self._set[i]
-                    return bool(v) if lo is None else v
+                    if lo is None:
+                        return bool(v)
+                    if hi is not None:
+                        return v
+                    if 0 <= v < len(lo):
+                        return lo[v]  # a choice; a later firmware's: the default
                 return self._defaults[name]
         raise KeyError(name)
 

@@ -87,6 +87,11 @@ class UI:
         self._pos_x = 0
         self._secs = 2  # cells for the seconds left (the period's digits)
         self._flip = False  # as init_display leaves it, until configure()
+        self._dark = False  # the panel is off (0xAE) ...
+        self._gauge_pct = None  # the battery line (set_gauge())
+        self._gauge_level = 0
+        self._gauge_dirty = False
+        self._pump_off = False  # ... and its charge pump too (power_down())
         self._contrast = 255
 
     # ---- plumbing ---------------------------------------------------------
@@ -97,6 +102,22 @@ class UI:
             self.d.show()
         except OSError:
             self.failed = True  # the app retries with recover()
+            return
+        self.settle()
+
+    def settle(self):
+        """Turn the panel on after a wake, once the new frame is in its RAM
+        (it keeps the old one while off: never show a stale code)."""
+        if not self._dark or self.failed or not self.awake:
+            return
+        try:
+            if self._pump_off:
+                self.d.pump(True)
+                self._pump_off = False
+            self.d.poweron()
+            self._dark = False
+        except OSError:
+            self.failed = True
 
     def configure(self, flip, contrast):
         """Orientation and contrast (the settings); kept across recover()."""
@@ -119,8 +140,10 @@ class UI:
             self.d.init_display()
             self.d.flip(self._flip)
             self.d.contrast(self._contrast)
+            self._dark = self._pump_off = False  # init_display turned both on
             if not self.awake:
                 self.d.poweroff()
+                self._dark = True
             self.failed = False
         except OSError:
             self.failed = True
@@ -129,20 +152,25 @@ class UI:
     def sleep(self):
         if self.awake:
             self.awake = False
-            if not self.failed:
+            if not self.failed and not self._dark:
                 try:
                     self.d.poweroff()  # 0xAE: panel off, RAM kept
+                    self._dark = True
                 except OSError:
                     self.failed = True
 
+    def power_down(self):
+        """Blanked, and the charge pump off too (before the chip sleeps)."""
+        if not self.awake and not self.failed and not self._pump_off:
+            try:
+                self.d.pump(False)
+                self._pump_off = True
+            except OSError:
+                self.failed = True
+
     def wake(self):
-        if not self.awake:
-            self.awake = True
-            if not self.failed:
-                try:
-                    self.d.poweron()
-                except OSError:
-                    self.failed = True
+        """Awake: the panel comes on with the next frame drawn (settle())."""
+        self.awake = True
 
     def _text(self, s, col, page):
         # ASCII only (messages): framebuf's built-in draws the same glyphs.
@@ -335,6 +363,7 @@ class UI:
         if code != self._shown:
             if self._shown is None:
                 self._header()
+                self._gauge_dirty = True
             else:
                 d.fill_rect(0, y, self._region, 24, 0)  # same account: the digits only
             if code == self._pre_code:
@@ -348,6 +377,8 @@ class UI:
         if left > period:
             left = period
         self._seconds(left)
+        if self._gauge_dirty:
+            self._gauge_line()
         if self.small:
             bar = 24 * left // period
             d.fill_rect(self.w - 2, 8, 2, 24, 0)
@@ -357,6 +388,46 @@ class UI:
             d.fill_rect(0, 58, full, 4, 0)
             d.fill_rect(0, 58, full * left // period, 4, 1)
         self._show()
+
+    def set_gauge(self, pct, level):
+        """The battery line under a code (64 rows): ``level`` 0 none (USB),
+        1 the charge, 2 low ("CHARGE SOON"), 3 critical ("BATTERY EMPTY")."""
+        if pct != self._gauge_pct or level != self._gauge_level:
+            self._gauge_pct = pct
+            self._gauge_level = level
+            self._gauge_dirty = True
+            return True
+        return False
+
+    def _gauge_line(self):
+        # Page 6 (rows 48-55), free on a 64-row screen; a 32-row one has no room.
+        self._gauge_dirty = False
+        if self.small:
+            return
+        d = self.d
+        d.fill_rect(0, 48, self.w, 8, 0)
+        level = self._gauge_level
+        if not level:
+            return
+        pct = self._gauge_pct
+        # A 15x6 outline and its 2-pixel tip, filled as charged, and the text
+        # a row down: rows 48 (under the digits) and 56 (over the seconds)
+        # stay dark, so both read apart (capitals and digits have no
+        # descenders).
+        x = self.w - 18
+        d.rect(x, 49, 15, 6, 1)
+        d.fill_rect(x + 15, 51, 2, 2, 1)
+        if pct is not None:
+            d.fill_rect(x + 2, 51, 11 * pct // 100, 2, 1)
+        if level == 2:
+            s = "CHARGE SOON"
+        elif level == 3:
+            s = "BATTERY EMPTY"
+        elif pct is not None:
+            s = "%d%%" % pct
+        else:
+            return
+        d.text(s, x - 2 - 8 * len(s), 49, 1)
 
     def _digits_into(self, d, code, y):
         n = len(code)
@@ -376,12 +447,15 @@ class UI:
             d.blit(fbs[ord(code[i]) - 48], x, y)
             x += w + sp
 
-    def hotp(self, lines=MSG_HOTP):
+    def hotp(self, lines=None):
         """The prepared HOTP account, no code shown: how to get one."""
         if self.failed:
             return
+        if lines is None:
+            lines = MSG_HOTP
         self._shown = None
         self._header()
+        self._gauge_line()
         first = 1 if self.small else 3
         for i in range(len(lines)):
             self._text(lines[i], (COLS - len(lines[i])) // 2, first + i)

@@ -60,6 +60,11 @@ class Info:
     screen_locked: bool = False  # the lock screen hides codes until a host unlocks
     wipe_after: int = 0  # that many wrong unlock answers in a row erase every account; 0: off
     wiped: bool = False  # accounts were erased by wrong unlock answers (until the next good unlock)
+    # Power (issue 20); older firmware and boards that sense nothing: None.
+    power: str | None = None  # "usb" or "battery"
+    battery: str | None = None  # on battery: "ok", "low" (the screen warns) or "critical" (no writes)
+    battery_mv: int | None = None  # the battery's voltage as the board reads it
+    battery_percent: int | None = None  # the charge left, estimated from the voltage
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -135,6 +140,11 @@ NO_SETTINGS = "This token's firmware has no settings; update it with `otpfob dep
 NO_ORDER = "This token's firmware cannot change the order of its accounts; update it with `otpfob deploy`."
 
 
+def _one_of(value: Any, allowed: tuple[str, ...]) -> str | None:
+    """A token's word if it is one we know, else None (never printed raw)."""
+    return value if isinstance(value, str) and value in allowed else None
+
+
 def _sentence(code: str, msg: str, context: str = "") -> str:
     """A user-facing sentence for an error reply; the token's own msg is a fallback."""
     about = f" {context}" if context else ""
@@ -150,6 +160,7 @@ def _sentence(code: str, msg: str, context: str = "") -> str:
         proto.E_TOUCH: "No button press came on the token in time; press the button when asked.",
         proto.E_BUTTON: "The token's button was not held down; hold it while you run `otpfob wipe --factory` again.",
         proto.E_HW: "A part of the token (clock or display) failed; check its wiring.",
+        proto.E_BATTERY: "The token's battery is too low to write safely; charge it or plug it into USB, then retry.",
         proto.E_VERSION: "The token speaks another protocol version; update its firmware with `otpfob deploy`.",
         proto.E_OP: "The token's firmware does not know this command; update it with `otpfob deploy`.",
     }
@@ -276,6 +287,10 @@ class Session:
             "screen_locked",
             "wipe_after",
             "wiped",
+            "power",
+            "battery",
+            "battery_mv",
+            "battery_percent",
         )
         t = r.get("time")
         password_set = bool(r.get("access", False))
@@ -298,6 +313,10 @@ class Session:
             screen_locked=r.get("screen_locked") is True,
             wipe_after=_whole(r.get("wipe_after")) or 0,
             wiped=r.get("wiped") is True,
+            power=_one_of(r.get("power"), ("usb", "battery")),
+            battery=_one_of(r.get("battery"), ("ok", "low", "critical")),
+            battery_mv=_whole(r.get("battery_mv")),
+            battery_percent=_whole(r.get("battery_percent")),
             extra={shown(k): _escaped(v) for k, v in r.items() if k not in known},
         )
         return self._info
@@ -681,13 +700,22 @@ def _settings(reply: dict[str, Any]) -> Settings:
     raw = reply.get("settings")
     if not isinstance(raw, dict):
         raise TokenError(proto.E_INTERNAL, "The token's settings reply holds no settings; update its firmware.")
-    kinds = {name: lo is None for name, _id, lo, _hi, _what in proto.SETTINGS}
+    # bool: a switch; a tuple: a choice's names; False: a whole number
+    kinds: dict[str, Any] = {
+        name: True if lo is None else (lo if hi is None else False) for name, _id, lo, hi, _what in proto.SETTINGS
+    }
     values: dict[str, Any] = {}
     # The table's order (MicroPython's dicts keep none), then a newer firmware's.
     place = {name: n for n, name in enumerate(kinds)}
     for name, value in sorted(raw.items(), key=lambda kv: place.get(kv[0], len(place))):
-        is_bool = kinds.get(name)
-        if is_bool is not None and not (isinstance(value, bool) if is_bool else _whole(value) is not None):
+        kind = kinds.get(name)
+        if kind is True:
+            ok = isinstance(value, bool)
+        elif isinstance(kind, tuple):
+            ok = isinstance(value, str) and value in kind
+        else:
+            ok = kind is None or _whole(value) is not None
+        if not ok:
             raise TokenError(
                 proto.E_INTERNAL, f"The token's settings reply gives {shown(name)} a wrong value; update its firmware."
             )

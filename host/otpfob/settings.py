@@ -4,7 +4,7 @@ One table, `fob.proto.SETTINGS`, holds every setting's name, kind and range
 for the token and the host; `check` is the token's own check
 (`fob.settings.check_value`, the same one sentence as its `bad_arg` reply);
 `parse` reads what a person types (`on`/`off`, `yes`/`no`, `true`/`false`
-for a switch, a whole number otherwise). On the command line
+for a switch, one of its names for a choice, a whole number otherwise). On the command line
 a setting's name has `-` where the wire has `_` (`long-press`); `for_people`
 puts those names into a sentence. No click, no printing.
 """
@@ -19,8 +19,9 @@ from fob.settings import check_value
 
 from .errors import InputError
 
-# name -> (lowest, highest, what a value is); a switch has (None, None, None)
-RULES: dict[str, tuple[int | None, int | None, str | None]] = {
+# name -> (lowest, highest, what a value is); a switch has (None, None, None),
+# a choice (its names, None, what a value is)
+RULES: dict[str, tuple[Any, int | None, str | None]] = {
     name: (lo, hi, what) for name, _id, lo, hi, what in proto.SETTINGS
 }
 NAMES = tuple(RULES)  # wire names, in the table's order
@@ -51,7 +52,12 @@ def is_switch(name: str) -> bool:
     return RULES[name][0] is None
 
 
-def check(name: str, value: Any) -> bool | int:
+def is_choice(name: str) -> bool:
+    """A setting that takes one of a few names (`layout`)."""
+    return RULES[name][0] is not None and RULES[name][1] is None
+
+
+def check(name: str, value: Any) -> bool | int | str:
     """``value`` if the token takes it for the setting ``name`` (a wire
     name), else InputError with the sentence the token would answer
     (`proto.setting_error`)."""
@@ -71,11 +77,14 @@ def needs_password(changes: dict[str, Any]) -> str | None:
     return None
 
 
-def parse(name: str, text: str) -> bool | int:
+def parse(name: str, text: str) -> bool | int | str:
     """What a person typed for the setting ``name`` (a wire name), checked:
-    `on`, `off`, `yes`, `no`, `true`, `false` (`1`, `0`) for a switch; a whole
-    number for the rest (`off` too for wipe_after). InputError otherwise."""
+    `on`, `off`, `yes`, `no`, `true`, `false` (`1`, `0`) for a switch; one of
+    its names for a choice (`layout fr`); a whole number for the rest (`off`
+    too for wipe_after). InputError otherwise."""
     word = text.strip().lower()
+    if is_choice(name):
+        return check(name, word)
     if is_switch(name):
         if word in _TRUE:
             return True

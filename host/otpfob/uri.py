@@ -82,10 +82,10 @@ def check_issuer(issuer: str) -> str:
 
 
 def _check_chars(what: str, name: str) -> None:
-    ch = proto.refused_char(name)
-    if ch is not None:
+    c = proto.refused_char(name)
+    if c is not None:
         raise InputError(
-            f"The {what} contains the invisible character U+{ord(ch):04X} (a control, line-separator, bidi"
+            f"The {what} contains the invisible character U+{c:04X} (a control, line-separator, bidi"
             f" control or other ignorable character); use printable text."
         )
 

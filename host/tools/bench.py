@@ -1,9 +1,11 @@
-"""Deterministic OTP benchmark on the emulated Cortex-M0 (`make bench`).
+"""Deterministic OTP benchmark on the emulated Cortex-M0 and Cortex-M4 (`make bench`).
 
-QEMU runs the nRF51 MicroPython with `-icount shift=0`: one instruction per
-virtual nanosecond, read back through TIMER0, so the figures are the same on
-any host however loaded.  For each HMAC path (fast, c, py), algorithm and key
-length it measures, from source and from `.mpy` (mpy-cross -march=armv6m):
+QEMU runs MicroPython's qemu port with `-icount shift=0`: one instruction per
+virtual nanosecond, read back through a hardware timer, so the figures are the
+same on any host however loaded.  The M0 (nRF51) stands for the RP2040, the
+M4 (mps2-an386) for the RP2350's Arm cores.  For each HMAC path (fast, c,
+py), algorithm and key length it measures, from source and from `.mpy`
+(mpy-cross -march=armv6m on the M0, armv7emsp on the M4):
 
 - instructions and heap of one TOTP code with the account loaded,
 - instructions and heap of the first code, key setup included,
@@ -11,13 +13,14 @@ length it measures, from source and from `.mpy` (mpy-cross -march=armv6m):
 
 Two references run in the same session: a plain HMAC-SHA256 TOTP written
 around the C hashlib as a user would, and the pure-Python fallback (path py).
-Every code is checked against the host's hmac.  Writes docs/benchmarks.md.
+Every code is checked against the host's hmac.  Writes each CPU's section
+of docs/benchmarks.md (between its markers; the rest of the file is kept).
 
 Exits 1 if a code is wrong or the fast path breaks the budget of issue 5
 (SHA-1 <= 75,000 and SHA-256 <= 100,000 instructions, <= 256 heap bytes per
 code).  It asserts no wall-clock timing.
 
-    .venv/bin/python host/tools/bench.py [--out docs/benchmarks.md] [--quick]
+    .venv/bin/python host/tools/bench.py [--out docs/benchmarks.md] [--quick] [--cpu m0|m4]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from otpfob.devtools.qemu import QemuBoard, QemuError, compile_mpy, core_files
+from otpfob.devtools.qemu import M0, M4, Machine, QemuBoard, QemuError, compile_mpy, core_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,7 +51,7 @@ import gc
 def _m(fn, x, y):
     gc.collect()
     gc.disable()
-    mem32[_T + 0x00C] = 1
+    _tclear()
     f0 = gc.mem_free()
     t0 = _ticks()
     try:
@@ -58,15 +61,15 @@ def _m(fn, x, y):
         # GC on; the heap figure becomes "more than f0" (negative).
         gc.enable()
         gc.collect()
-        mem32[_T + 0x00C] = 1
+        _tclear()
         t0 = _ticks()
         r = fn(x, y)
         t1 = _ticks()
-        return r, (t1 - t0) * 1000 // 16, -f0
+        return r, _ins(t1 - t0), -f0
     t1 = _ticks()
     f1 = gc.mem_free()
     gc.enable()
-    return r, (t1 - t0) * 1000 // 16, f0 - f1
+    return r, _ins(t1 - t0), f0 - f1
 def _nop(x, y):
     return x
 _B = []
@@ -131,9 +134,23 @@ def parse(out: str):
     return rows
 
 
-def run_form(form: str, files: dict[str, bytes], ncodes: dict[str, int]) -> dict:
+# Per CPU: the board, the mpy-cross -march its .mpy files are made with, and
+# the sentence saying what it stands for.
+CPUS = {
+    "m0": (M0, "armv6m", "QEMU `microbit` (nRF51, Cortex-M0), Thumb-1 native emitter on (as on an RP2040)"),
+    "m4": (
+        M4,
+        "armv7emsp",
+        "QEMU `mps2-an386` (Cortex-M4 with its single-precision FPU), Thumb-2 native emitter, .mpy arch"
+        " armv7emsp (what MicroPython's RP2350 Arm build loads; the RP2350's Cortex-M33 runs the same"
+        " Thumb-2 code, its cycle counts are not modelled)",
+    ),
+}
+
+
+def run_form(form: str, files: dict[str, bytes], ncodes: dict[str, int], machine: Machine = M0) -> dict:
     res: dict = {"rows": [], "import": {}, "plain": []}
-    with QemuBoard(icount=True) as b:
+    with QemuBoard(icount=True, machine=machine) as b:
         for name, data in files.items():
             b.put(name, data)
         info = b.exec("import sys\nprint(sys.implementation._machine, sys.version)").strip()
@@ -283,43 +300,42 @@ def import_table(results: dict) -> str:
     return s
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
-    ap.add_argument("--quick", action="store_true", help="source form only, fewer codes; no doc written")
-    args = ap.parse_args()
-
+def bench_cpu(cpu: str, quick: bool, errors: list[str]) -> str | None:
+    """Measure on one CPU; its doc section, or None when the board did not run."""
+    machine, march, what = CPUS[cpu]
     ncodes = {"fast": 8, "c": 8, "py": 2}
     forms = {}
     with tempfile.TemporaryDirectory() as tmp:
-        if not args.quick:
-            forms["mpy"] = core_form(Path(tmp), compile_mpy(REPO / "firmware", core_files(), Path(tmp)))
+        if not quick:
+            forms["mpy"] = core_form(Path(tmp), compile_mpy(REPO / "firmware", core_files(), Path(tmp), march=march))
         forms["source"] = core_form(REPO / "firmware", core_files())
         results = {}
         for form, files in forms.items():
-            print(f"bench: {form} on the emulated Cortex-M0 ...", file=sys.stderr, flush=True)
+            print(f"bench: {form} on the emulated {machine.name} ...", file=sys.stderr, flush=True)
             try:
-                results[form] = run_form(form, files, ncodes)
+                results[form] = run_form(form, files, ncodes, machine)
             except QemuError as e:
                 print(f"bench: {e}", file=sys.stderr)
-                return 2
+                return None
 
-    errors: list[str] = []
     rows = []
     for form, res in results.items():
         rows += summarize(form, res, errors)
     order = {"fast": 0, "c": 1, "py": 2, "plain C ref": 3}
     rows.sort(key=lambda r: (ALGS.index(r["alg"]), r["key"], order[r["path"]], r["form"]))
+    before = len(errors)
     check_budget(rows, errors)
+    errors[before:] = [f"{machine.name}: {e}" for e in errors[before:]]
 
     board = next(iter(results.values()))["board"]
-    text = (
-        "# Benchmarks: one TOTP code on the emulated Cortex-M0\n\n"
-        "Made by `make bench` (`.venv/bin/python host/tools/bench.py`). QEMU `microbit` "
-        "(nRF51, Cortex-M0) with `-icount shift=0` runs one instruction per virtual "
-        "nanosecond; the counts are read from TIMER0, so they are the same on any host. "
-        f"Board: `{board}`, Thumb-1 native emitter on (as on an RP2040), "
-        "`hashlib` with sha256 only, 31-bit small ints.\n\n"
+    first = cpu == "m0"  # the M0's section opens the document
+    h1, h2 = ("# ", "## ") if first else ("## ", "### ")
+    return (
+        f"{h1}{'Benchmarks: one' if first else 'One'} TOTP code on the emulated {machine.name}\n\n"
+        f"Made by `make bench` (`.venv/bin/python host/tools/bench.py --cpu {cpu}`). {what}; "
+        "with `-icount shift=0` QEMU runs one instruction per virtual "
+        "nanosecond, and the counts are read from a hardware timer, so they are the same on any host. "
+        f"Board: `{board}`, `hashlib` with sha256 only, 31-bit small ints.\n\n"
         f"Each code: `OtpKey.totp(t, {DIGITS}, {PERIOD})` at t = {T0:,} + {PERIOD}*j, a big int "
         "on this board, checked against the host's `hmac`. *instructions / code* is the most "
         "over the codes measured with the account already loaded (8 codes; 2 for the slow "
@@ -328,7 +344,7 @@ def main() -> int:
         "codes; *> N (GC ran)* means the code churned more than the N bytes of free heap, so "
         "it was measured again with the GC on (its instructions then include the collections). "
         "The harness overhead (an empty call measured the same way) is subtracted. "
-        "*form*: `mpy` = the core imported from `.mpy` files made by `mpy-cross -march=armv6m`; "
+        f"*form*: `mpy` = the core imported from `.mpy` files made by `mpy-cross -march={march}`; "
         "`source` = imported from `.py`.\n\n"
         "Paths: **fast** = `fob.fast` (viper SHA engines, HMAC states kept per key); "
         "**c** = HMAC around the C `hashlib` (sha256 only here); **py** = `fob.sha`, the "
@@ -338,13 +354,50 @@ def main() -> int:
         f"Budget (issue 5), fast path: SHA-1 <= {BUDGET['sha1']:,} and SHA-256 <= "
         f"{BUDGET['sha256']:,} instructions, <= {HEAP_BUDGET} heap bytes per code. "
         "`make bench` exits non-zero if a code is wrong or a budget is exceeded.\n\n"
-        "## Per code\n\n" + table(rows) + "\n## Import\n\n" + import_table(results)
+        f"{h2}Per code\n\n" + table(rows) + f"\n{h2}Import\n\n" + import_table(results)
     )
-    print(text)
+
+
+def markers(cpu: str) -> tuple[str, str]:
+    """The comments around a CPU's section of the doc, so a run replaces only its own."""
+    return f"<!-- bench.py --cpu {cpu} -->", f"<!-- end bench.py --cpu {cpu} -->"
+
+
+def write_section(doc: Path, cpu: str, text: str) -> None:
+    begin, end = markers(cpu)
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    old = doc.read_text() if doc.exists() else ""
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + block + old[old.index(end) + len(end) :]
+    elif cpu == "m0":
+        new = block + "\n\n" + old
+    else:  # after the M0's section
+        m0_end = markers("m0")[1]
+        at = old.index(m0_end) + len(m0_end) if m0_end in old else len(old)
+        new = old[:at].rstrip("\n") + "\n\n" + block + old[at:]
+    doc.write_text(new)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    ap.add_argument("--quick", action="store_true", help="source form only, fewer codes; no doc written")
+    ap.add_argument("--cpu", choices=sorted(CPUS), action="append", help="the CPU to measure (default: all)")
+    args = ap.parse_args()
+
+    errors: list[str] = []
+    texts = {}
+    for cpu in args.cpu or sorted(CPUS):
+        text = bench_cpu(cpu, args.quick, errors)
+        if text is None:
+            return 2
+        print(text)
+        texts[cpu] = text
     if errors:
         print("\n".join("bench: FAIL " + e for e in errors), file=sys.stderr)
     elif not args.quick:
-        Path(args.out).write_text(text)
+        for cpu, text in texts.items():
+            write_section(Path(args.out), cpu, text)
         print(
             f"bench: wrote {Path(args.out).relative_to(REPO) if Path(args.out).is_relative_to(REPO) else args.out}",
             file=sys.stderr,

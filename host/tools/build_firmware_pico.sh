@@ -7,9 +7,12 @@
 #   otpfob-pico.bin   flash image from offset 0 (the emulated Pico loads it)
 #   otpfob-pico.elf
 #   picotool/picotool built from Debian trixie's picotool source, no libusb
-# The MicroPython source tree is build_rp2.sh's (build/rp2/micropython-*),
-# built in a separate folder so build/rp2/ is left as it is.  Idempotent:
-# skipped when the outputs are newer than firmware/ and the manifests.
+# The MicroPython source tree and its build folder are build_rp2.sh's
+# (build/rp2/micropython-*/ports/rp2/build-RPI_PICO): reconfigured with
+# otpfob's manifest, only the frozen modules are compiled again and the rest
+# is linked as it is (a second build from clean took minutes of CI's time);
+# build/rp2/firmware.* are copies and stay as they are.  Idempotent: skipped
+# when the outputs are newer than firmware/ and the manifests.
 set -eu
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 TOP=${BUILD:-build}
@@ -54,12 +57,16 @@ if [ ! -x "$PT/picotool" ]; then
         || { tail -5 "$PT/make.log" "$PT/cmake.log" >&2 2>/dev/null; echo "firmware-pico: picotool did not build" >&2; exit 1; }
 fi
 
-# 2. The firmware, in its own build folder (BUILD=...): frozen fob.
-FW="$B/build-RPI_PICO"
+# 2. The firmware with fob frozen in, in build_rp2.sh's build folder: the
+#    same sources and flags, only another manifest.  Without the Makefile the
+#    rp2 Makefile runs cmake again, which keeps the objects; the frozen
+#    modules' C file goes too (makemanifest.py would keep it when no frozen
+#    file is newer than it, even for another manifest).
+FW="$SRC/ports/rp2/build-RPI_PICO"
 ARGS="-DMICROPY_FROZEN_MANIFEST=$MANIFEST -DMICROPY_LIB_DIR=$R/empty-lib -Dpicotool_FOUND=0"
-if [ -f "$FW/Makefile" ] && [ "$(cat "$FW/.otpfob-cmake-args" 2>/dev/null)" != "$ARGS" ]; then rm -rf "$FW"; fi
+if [ "$(cat "$FW/.otpfob-cmake-args" 2>/dev/null)" != "$ARGS" ]; then rm -f "$FW/Makefile" "$FW/frozen_content.c"; fi
 mkdir -p "$FW"; echo "$ARGS" > "$FW/.otpfob-cmake-args"
-make -s -C "$SRC/ports/rp2" -j"$J" BOARD=RPI_PICO BUILD="$FW" CMAKE_ARGS="$ARGS" >"$B/make.log" 2>&1 \
+make -s -C "$SRC/ports/rp2" -j"$J" BOARD=RPI_PICO CMAKE_ARGS="$ARGS" >"$B/make.log" 2>&1 \
     || { tail -8 "$B/make.log" >&2; echo "firmware-pico: the rp2 build failed (see $B/make.log)" >&2; exit 1; }
 [ -f "$FW/firmware.bin" ] || { echo "firmware-pico: build produced no firmware.bin" >&2; exit 1; }
 # RPI_PICO's littlefs takes the last 1408 KB of the 2 MB flash: the firmware

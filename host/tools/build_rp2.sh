@@ -102,10 +102,13 @@ if [ ! -f "$B/firmware.bin" ] || [ ! -f "$B/firmware.elf" ]; then
     [ -f "$B/empty-lib/README.md" ] || echo "Empty on purpose: Debian's micropython source has no micropython-lib." > "$B/empty-lib/README.md"
     FW="$SRC/ports/rp2/build-RPI_PICO"
     ARGS="-DMICROPY_FROZEN_MANIFEST=$EMU/manifest.py -DMICROPY_LIB_DIR=$B/empty-lib -Dpicotool_FOUND=0"
-    # The rp2 Makefile runs cmake only when its Makefile is missing: start
-    # afresh when the arguments differ from the last configure.
-    if [ -f "$FW/Makefile" ] && [ "$(cat "$FW/.otpfob-cmake-args" 2>/dev/null)" != "$ARGS" ]; then
-        rm -rf "$FW"
+    # The rp2 Makefile runs cmake only when its Makefile is missing: remove
+    # it when the arguments differ from the last configure, and the frozen
+    # modules' C file (makemanifest.py keeps it when no frozen file is newer,
+    # even for another manifest).  The objects are kept: build_firmware_pico.sh
+    # builds here too, with its own manifest.
+    if [ "$(cat "$FW/.otpfob-cmake-args" 2>/dev/null)" != "$ARGS" ]; then
+        rm -f "$FW/Makefile" "$FW/frozen_content.c"
     fi
     mkdir -p "$FW"
     echo "$ARGS" > "$FW/.otpfob-cmake-args"

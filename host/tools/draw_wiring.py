@@ -1,12 +1,15 @@
-"""Draw the README's wiring diagram: a Raspberry Pi Pico, a DS3231 RTC module,
-an SSD1306 OLED and a push button, with the pins of boards/pico.py.
+"""Draw the README's wiring diagrams from boards/pico.py: a Raspberry Pi Pico,
+a DS3231 RTC module, an SSD1306 OLED and a push button (`draw`); and its
+battery, a LiPo through a charger module and a Schottky diode into VSYS
+(`draw_battery`, the README's "Battery" section).
 
-    .venv/bin/python host/tools/draw_wiring.py [OUT.png]
+    .venv/bin/python host/tools/draw_wiring.py [OUT.png [BATTERY_OUT.png]]
 
-writes docs/img/wiring-pico.png by default (Pillow only, no fonts needed:
-Pillow's built-in bitmap font). The pin numbers come from the board file,
-so the picture follows a change of pins there; tests/unit/test_wiring_diagram.py
-checks the committed picture is what this script draws.
+writes docs/img/wiring-pico.png and docs/img/wiring-battery.png by default
+(Pillow only, no fonts needed: Pillow's built-in bitmap font). The pin
+numbers come from the board file, so the pictures follow a change of pins
+there; tests/unit/test_wiring_diagram.py checks the committed pictures are
+what this script draws.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "img" / "wiring-pico.png"
+BATTERY_OUT = ROOT / "docs" / "img" / "wiring-battery.png"
 
 W, H = 900, 670
 BG, INK, BOARD, PART = (255, 255, 255), (20, 20, 20), (46, 125, 50), (25, 80, 160)
@@ -28,11 +32,19 @@ WIRE = {"3V3": (200, 30, 30), "GND": (20, 20, 20), "SDA": (30, 110, 210), "SCL":
 # and the power pins used here on the right header.
 _LEFT = {0: 1, 1: 2, 2: 4, 3: 5, 4: 6, 5: 7, 6: 9, 7: 10, 8: 11, 9: 12, 10: 14, 11: 15, 12: 16, 13: 17, 14: 19, 15: 20}
 PIN_3V3, PIN_GND = 36, 38
+PIN_VBUS, PIN_VSYS = 40, 39  # the right header's top pins
+BAT = (230, 120, 0)  # the battery's side of the diode
 
 
 def board_pins() -> dict[str, int]:
     pins = runpy.run_path(str(ROOT / "boards" / "pico.py"))
     return {"SDA": pins["SDA"], "SCL": pins["SCL"], "BTN": pins["BUTTON_PIN"]}
+
+
+def power_pins() -> dict[str, int]:
+    """The Pico's power sensing (both on the board itself, not wired by hand)."""
+    pins = runpy.run_path(str(ROOT / "boards" / "pico.py"))
+    return {"VBUS": pins["VBUS_PIN"], "ADC": pins["VSYS_ADC_PIN"], "DIV": pins["VSYS_DIVIDER"]}
 
 
 def _box(d: ImageDraw.ImageDraw, xy: tuple[int, int, int, int], colour, title: str, font) -> None:
@@ -120,5 +132,86 @@ def draw(out: Path = OUT) -> Path:
     return out
 
 
+def _diode(d: ImageDraw.ImageDraw, x: int, y: int) -> None:
+    """A diode conducting to the left (anode right, cathode bar left), centred on (x, y)."""
+    d.polygon(((x + 14, y - 14), (x + 14, y + 14), (x - 12, y)), fill=INK)
+    d.line(((x - 14, y - 15), (x - 14, y + 15)), fill=INK, width=4)
+
+
+def draw_battery(out: Path = BATTERY_OUT) -> Path:
+    pins = power_pins()
+    font = ImageFont.load_default()
+    img = Image.new("RGB", (W, 560), BG)
+    d = ImageDraw.Draw(img)
+    d.text(
+        (20, 14),
+        "otpfob on battery (Pico): a LiPo through a charger module and a Schottky diode into VSYS",
+        fill=INK,
+        font=font,
+    )
+
+    # The Pico: the three power pins used, and what its own board does.
+    _box(d, (40, 60, 330, 470), BOARD, "Raspberry Pi Pico (boards/pico.py)", font)
+    p_vbus = _pin(d, 330, 110, f"VBUS (pin {PIN_VBUS}) USB 5 V", font, right=True)
+    p_vsys = _pin(d, 330, 190, f"VSYS (pin {PIN_VSYS})", font, right=True)
+    p_gnd = _pin(d, 330, 270, f"GND (pin {PIN_GND})", font, right=True)
+    adc = pins["ADC"] - 26  # GP26-29 are ADC0-3
+    for k, line in enumerate(
+        (
+            "On the board, nothing to wire:",
+            f"- VBUS sensed on GP{pins['VBUS']}: USB or battery",
+            f"- VSYS/{pins['DIV']} on ADC{adc} (GP{pins['ADC']}): the battery voltage",
+            "- VBUS feeds VSYS through its own diode,",
+            "  so USB and the battery can both be connected",
+        )
+    ):
+        d.text((56, 330 + 18 * k), line, fill=BOARD, font=font)
+
+    # The charger (TP4056 with protection): fed from VBUS, charging the cell.
+    _box(d, (560, 60, 860, 320), PART, "LiPo charger, e.g. TP4056 + protection", font)
+    c_in = _pin(d, 560, 110, "IN+", font)
+    c_out = _pin(d, 560, 190, "OUT+", font)
+    c_in_gnd = _pin(d, 560, 250, "IN-", font)
+    c_out_gnd = _pin(d, 560, 290, "OUT-", font)
+    c_bplus, c_bminus = (660, 320), (780, 320)
+    for (x, y), name in ((c_bplus, "B+"), (c_bminus, "B-")):
+        d.ellipse((x - 5, y - 5, x + 5, y + 5), fill=INK)
+        d.text((x - 6, y - 24), name, fill=INK, font=font)
+    _box(d, (600, 390, 860, 470), PART, "LiPo cell, 1 S (3.0-4.2 V)", font)
+    cell_plus, cell_minus = (660, 390), (780, 390)
+    d.text((668, 420), "+", fill=INK, font=font)
+    d.text((788, 420), "-", fill=INK, font=font)
+
+    _wire(d, [p_vbus, c_in], WIRE["3V3"])
+    _wire(d, [c_out, (470, c_out[1])], BAT)
+    _diode(d, 455, c_out[1])
+    _wire(d, [(440, p_vsys[1]), p_vsys], BAT)
+    d.text((400, 150), "Schottky diode", fill=INK, font=font)
+    d.text((400, 164), "(e.g. 1N5817)", fill=INK, font=font)
+    _wire(d, [p_gnd, (500, p_gnd[1])], WIRE["GND"])
+    _wire(d, [(500, c_in_gnd[1]), (500, c_out_gnd[1])], WIRE["GND"])
+    _wire(d, [(500, c_in_gnd[1]), c_in_gnd], WIRE["GND"])
+    _wire(d, [(500, c_out_gnd[1]), c_out_gnd], WIRE["GND"])
+    d.ellipse((495, p_gnd[1] - 5, 505, p_gnd[1] + 5), fill=WIRE["GND"])
+    _wire(d, [c_bplus, cell_plus], BAT)
+    _wire(d, [c_bminus, cell_minus], WIRE["GND"])
+
+    d.text(
+        (40, 492),
+        "Or 3 x AAA (4.5 V) in a holder: + through the same diode to VSYS, - to GND; no charger"
+        ' (board BATTERY = "aaa3").',
+        fill=INK,
+        font=font,
+    )
+    for k, (name, colour) in enumerate((("USB 5 V", WIRE["3V3"]), ("battery", BAT), ("GND", WIRE["GND"]))):
+        d.line(((40 + 130 * k, 530), (70 + 130 * k, 530)), fill=colour, width=4)
+        d.text((76 + 130 * k, 524), name, fill=INK, font=font)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    img.save(out, optimize=True)
+    return out
+
+
 if __name__ == "__main__":
     print(draw(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))
+    print(draw_battery(Path(sys.argv[2]) if len(sys.argv) > 2 else BATTERY_OUT))

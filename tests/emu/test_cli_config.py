@@ -43,6 +43,8 @@ DEFAULTS = {
     "touch_default": False,
     "lock_screen": False,
     "wipe_after": 0,
+    "layout": "off",
+    "enter": False,
 }
 
 
@@ -113,8 +115,9 @@ def test_a_new_token_shows_the_defaults_one_a_line_with_units(make_token):
     assert lines["timeout"].split()[:2] == ["30", "s"]
     assert lines["long-press"].split()[:2] == ["800", "ms"]
     assert lines["contrast"].split()[:3] == ["255", "of", "255"]
-    for switch in ("flip", "touch-default", "lock-screen", "wipe-after"):
+    for switch in ("flip", "touch-default", "lock-screen", "wipe-after", "enter"):
         assert lines[switch].split()[0] == "off"
+    assert lines["layout"].split()[0] == "off"
     assert json.loads(run.p("config", "--json").stdout) == {**DEFAULTS, "screen_locked": False}
     assert on_token(tok) == {**DEFAULTS, "screen_locked": False}
 
@@ -167,7 +170,7 @@ def test_settings_survive_a_restart_and_the_set_reply_is_the_state(make_token):
 
 NAMES_SENTENCE = (
     "There is no setting named 'wibble'; the settings are timeout, flip, contrast, long-press, touch-default,"
-    " lock-screen, wipe-after."
+    " lock-screen, wipe-after, layout, enter."
 )
 TIMEOUT = "timeout must be a whole number of seconds from 5 to 300."
 CONTRAST = "contrast must be a whole number from 0 to 255."
@@ -192,6 +195,7 @@ BAD = [
     (["touch-default", "2"], "touch-default must be true or false."),
     (["lock-screen", "1.0"], "lock-screen must be true or false."),
     (["wibble", "1"], NAMES_SENTENCE),
+    (["layout", "azerty"], "layout must be off, us, de or fr."),
     (
         ["timeout"],
         "The setting 'timeout' has no value; give NAME VALUE pairs, e.g. `otpfob config set timeout 60 flip on`.",

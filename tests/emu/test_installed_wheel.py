@@ -322,6 +322,9 @@ def test_an_incomplete_installation_says_what_to_do(installed, tmp_path):
     p = inst.run("deploy", "--board", "pico", "--image")
     assert p.returncode == 1 and p.stderr.startswith("No Pico image comes with an installed otpfob;"), p.stderr
     assert "`make firmware-pico`" in p.stderr and "build/firmware-pico/otpfob-pico.uf2" in p.stderr  # exactly where
+    p = inst.run("deploy", "--board", "pico2", "--image")  # the Pico 2's likewise
+    assert p.returncode == 1 and p.stderr.startswith("No Pico image comes with an installed otpfob;"), p.stderr
+    assert "`make firmware-pico2`" in p.stderr and "build/firmware-pico2/otpfob-pico2.uf2" in p.stderr
 
     # Without the sim extra's Unix port, `otpfob sim` names the command that adds it.
     with _moved_away(inst.venv / "bin" / "micropython"):

@@ -1,10 +1,12 @@
-"""The OTP core on MicroPython: the Unix port and the emulated Cortex-M0.
+"""The OTP core on MicroPython: the Unix port and the emulated Cortex-M0 and M4.
 
-Both run the run's generated cases (core_cases.py) on every path the
+All run the run's generated cases (core_cases.py) on every path the
 interpreter has, forced one at a time, and compare with pyotp/RFC values
 computed here in CPython.  The M0 has no hashlib.sha1 and 31-bit small ints,
 like a plain Pico; it runs the cases from source and from .mpy files made by
-mpy-cross -march=armv6m, the form deployed to an RP2040.
+mpy-cross -march=armv6m, the form deployed to an RP2040.  The M4 (Thumb-2,
+the FPU's .mpy arch armv7emsp) is the same for a Pico 2: it runs the cases
+from the .mpy files deployed to an RP2350's Arm cores.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ M0_CASES = 240
 # The pure-Python fallback costs 4-30 million M0 instructions a code (the
 # fast path about 0.1 million), so on the M0 it checks a generated subset.
 M0_PY_CASES = 80
+# The M4 checks what differs from the M0 (make test's budget): the native
+# code of the Pico 2's .mpy form (fast) and the C hashlib path (c); the
+# portable py path is the same bytecode the M0 runs.
+M4_CASES = 160
+M4_PATHS = ("fast", "c")
 
 
 def _compare(cases, output: str, label: str) -> int:
@@ -81,17 +88,20 @@ def _m0_run_cases(board, cases, path: str) -> str:
     return "".join(out)
 
 
-def _m0_check(board, label: str, cases) -> None:
+def _m0_check(board, label: str, cases, *, cpu: str = "cortex-m0", arch: int = 4, only: tuple[str, ...] = ()) -> None:
     board.forget_modules("fob")
     board.exec("import sys\nsys.modules.pop('mpy_case_runner', None)\nimport mpy_case_runner")
-    info = board.exec("import sys, hashlib; print(sys.maxsize, hasattr(hashlib, 'sha1'))").split()
-    assert info == ["2147483647", "False"], "the M0 tier must look like a plain Pico"
+    info = board.exec(
+        "import sys, hashlib; print(sys.maxsize, hasattr(hashlib, 'sha1'), sys.implementation._mpy >> 10)"
+    )
+    # 31-bit small ints, no SHA-1 in C, and the .mpy arch of a Pico (armv6m) or Pico 2 (armv7emsp)
+    assert info.split() == ["2147483647", "False", str(arch)], f"the {cpu} tier must look like a plain Pico"
     paths = _paths_of(board.exec)
-    assert {"c", "py"} <= set(paths)
-    for p in paths:
+    assert {"c", "py"} <= set(paths) and set(only) <= set(paths)
+    for p in [p for p in paths if p in only] if only else paths:
         subset = cases[:M0_PY_CASES] + [c for c in cases if c["kind"][0] == "E"] if p == "py" else cases
-        n = _compare(subset, _m0_run_cases(board, subset, p), f"{label}/{p}")
-        record_cases(f"cortex-m0-{label}/{p}", n)
+        n = _compare(subset, _m0_run_cases(board, subset, p), f"{cpu}-{label}/{p}")
+        record_cases(f"{cpu}-{label}/{p}", n)
 
 
 @pytest.mark.qemu
@@ -114,3 +124,19 @@ def test_m0_from_mpy(m0, tmp_path):
         m0.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())
     m0.put("mpy_case_runner.py", (SUPPORT / "mpy_case_runner.py").read_bytes())
     _m0_check(m0, "mpy", generate(SEED + 2, M0_CASES) + bad_cases())
+
+
+# --- Emulated Cortex-M4: the RP2350's Arm build's .mpy ---------------------------
+
+
+@pytest.mark.qemu
+def test_m4_from_armv7emsp_mpy(m4, tmp_path):
+    from otpfob.devtools.qemu import compile_mpy, core_files
+
+    compile_mpy(ROOT / "firmware", core_files(), tmp_path, march="armv7emsp")
+    m4.clear_files()
+    for f in sorted(tmp_path.rglob("*.mpy")):
+        m4.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())
+    m4.put("mpy_case_runner.py", (SUPPORT / "mpy_case_runner.py").read_bytes())
+    assert "mpy" in m4.exec("import fob.otp; print(fob.otp.__file__)")
+    _m0_check(m4, "mpy", generate(SEED + 4, M4_CASES) + bad_cases(), cpu="cortex-m4", arch=7, only=M4_PATHS)

@@ -259,3 +259,20 @@ def test_refuses_full_flash_and_other_mpy(make_pico):
     p = otpfob(pico.port, "--board", "pico")
     assert_refusal(p, "MicroPython 1.22.2", "v6.2", "v6.3", "1.23 and later", "nothing was copied")
     assert files(pico.port) == before
+
+
+@pytest.mark.slow
+def test_refuses_the_pico2_builds_on_a_pico(make_pico):
+    # The Pico 2's image and its armv7emsp .mpy build, offered to an RP2040:
+    # refused after the board is asked, before anything is flashed or copied.
+    if not deploy.IMAGES["RP2350"].is_file():
+        unavailable("the Pico 2 image is not built (make firmware-pico2)")
+    pico = make_pico()
+    before = files(pico.port)
+    p = otpfob(pico.port, "--board", "pico2", "--image")
+    assert_refusal(p, "otpfob-pico2.uf2 is for the RP2350", "Raspberry Pi Pico with RP2040", "nothing was flashed")
+    assert "`otpfob deploy --board pico --image`" in p.stderr
+    p = otpfob(pico.port, "--board", "pico2")
+    assert_refusal(p, "--board pico2 is for the RP2350", "nothing was copied", "`otpfob deploy --board pico`")
+    assert files(pico.port) == before
+    assert not any(pico.bootsel_dir.glob("*.uf2"))  # never asked into BOOTSEL

@@ -13,7 +13,7 @@ import stat
 import pytest
 import serial
 
-from conftest import RP2_LANE_B, SEED
+from conftest import RP2_LANE_A, SEED
 from fob import proto
 from otpfob.emu.testing import ProtocolClient, random_secret
 from otpfob.errors import TokenError
@@ -23,7 +23,7 @@ from otpfob.transport import SerialTransport
 # Random bytes from the run's seed, so OTPFOB_SEED replays them.
 _RNG = random.Random(f"{SEED}:{__name__}")
 
-pytestmark = [pytest.mark.rp2, RP2_LANE_B]
+pytestmark = [pytest.mark.rp2, RP2_LANE_A]  # in lane A for the lanes' balance (CI time)
 
 PASSWORD = "rp2 session password"
 ENDED = "The token ended this command's unlocked session"

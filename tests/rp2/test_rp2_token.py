@@ -256,7 +256,9 @@ def test_no_code_while_the_clock_is_unset_or_its_oscillator_stopped(make_pico):
         assert c.request("code", label="osf")["ok"] is False
 
 
-def test_power_cut_in_the_middle_of_add_keeps_the_old_or_the_new_store(make_pico):
+# A boot per cut: `make test` samples 3 (CI time), `make test-slow` takes 6.
+@pytest.mark.parametrize("cuts", [pytest.param(3, id="3-cuts"), pytest.param(6, id="6-cuts", marks=pytest.mark.slow)])
+def test_power_cut_in_the_middle_of_add_keeps_the_old_or_the_new_store(make_pico, cuts):
     """Cut at random instruction counts inside `add`: littlefs on the
     emulated NOR flash must hold the old store or the new one."""
     pico = pico_at(make_pico)
@@ -268,7 +270,6 @@ def test_power_cut_in_the_middle_of_add_keeps_the_old_or_the_new_store(make_pico
         span = pico.instructions - before  # about what one add costs, idle loop included
         c.call("delete", label="probe")
     outcomes = {"old": 0, "new": 0}
-    cuts = 6
     for k in range(cuts):
         label = "cut%d" % k
         start = pico.instructions

@@ -373,7 +373,9 @@ class AppRig:
     turns run in virtual time (`run`: 5 ms a turn), so the results do not
     depend on the machine's load. Needs install_framebuf() first."""
 
-    def __init__(self, height=64, held=False, **board):
+    def __init__(self, height=64, held=False, power=None, **board):
+        """``power``: fob.hw's power sense (usb(), vsys_mv(), sleep() for a
+        board with SLEEP = "sim"), or None: nothing sensed, as on USB."""
         VIRTUAL_TICKS.install()
         from fob.app import App
         from fob.drivers.button import Button
@@ -388,6 +390,7 @@ class AppRig:
         hw.display = SSD1306_I2C(128, height, self.bus)
         hw.rtc = self.rtc
         hw.button = Button(self.pin, debounce_ms=10, long_ms=300)
+        hw.power = power
         self.oled = hw.display
         self.in_r, self.in_w = os.pipe()
         self.out_r, self.out_w = os.pipe()

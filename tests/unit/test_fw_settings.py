@@ -28,8 +28,9 @@ _RNG = random.Random(f"{SEED}:{__name__}")
 SECRET = base64.b32encode(bytes(range(1, 21))).decode()
 ITER = proto.MIN_ITERATIONS
 NAMES = [s[0] for s in proto.SETTINGS]
-RANGED = {s[0]: (s[2], s[3]) for s in proto.SETTINGS if s[2] is not None}
+RANGED = {s[0]: (s[2], s[3]) for s in proto.SETTINGS if s[2] is not None and s[3] is not None}
 BOOLS = [s[0] for s in proto.SETTINGS if s[2] is None]
+CHOICES = {s[0]: s[2] for s in proto.SETTINGS if s[2] is not None and s[3] is None}
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +69,8 @@ def test_no_file_means_the_board_defaults():
         "touch_default": False,
         "lock_screen": False,
         "wipe_after": 0,
+        "layout": "off",
+        "enter": False,
     }
     assert s.blank_ms == 45000 and s.long_press_ms is None
     assert not os.path.exists(fsettings.FILE)
@@ -116,7 +119,12 @@ def test_a_damaged_file_means_the_defaults_until_the_next_write(cut):
 @given(name=st.sampled_from(NAMES), value=st.one_of(st.integers(-(2**40), 2**40), st.booleans(), st.text(max_size=3)))
 def test_each_value_is_kept_exactly_when_the_table_allows_it(name, value):
     lo_hi = RANGED.get(name)
-    if lo_hi is None:
+    if name in CHOICES:
+        if isinstance(value, str) and value in CHOICES[name]:
+            assert fsettings.check_value(name, value) == CHOICES[name].index(value)
+            return
+        allowed = False
+    elif lo_hi is None:
         allowed = isinstance(value, bool)
     else:
         allowed = (

@@ -45,7 +45,8 @@ def test_host_check_is_the_tokens_check(name, value):
         token = ("refused", exc.args[0])
     try:
         took = host_settings.check(name, value)
-        host = ("ok", int(took))  # the token stores a switch as 1 or 0
+        # the token stores a switch as 1 or 0, a choice as its place
+        host = ("ok", proto.LAYOUTS.index(took) if isinstance(took, str) else int(took))
     except InputError as exc:
         host = ("refused", exc.message)
     assert host == token

@@ -134,6 +134,14 @@ class SSD1306_I2C(framebuf.FrameBuffer):
     def poweron(self):
         self.write_cmd(_SET_DISP | 0x01)
 
+    def pump(self, on):
+        """The charge pump on or off (application note: 0x8D 0x14 before
+        display on, 0x8D 0x10 after display off); off, the panel draws
+        nothing, the RAM is kept.  Not used with an external VCC."""
+        if not self.external_vcc:
+            self.write_cmd(_SET_CHARGE_PUMP)
+            self.write_cmd(0x14 if on else 0x10)
+
     def contrast(self, value):
         self.write_cmd(_SET_CONTRAST)
         self.write_cmd(value & 0xFF)

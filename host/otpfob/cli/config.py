@@ -47,6 +47,12 @@ def _shown(name: str, value: Any) -> str:
         if value:
             return f"{value} (that many wrong access passwords in a row erase every account)"
         return "off"
+    if name == "layout":
+        if value == "off":
+            return "off (the token never types; its USB keyboard goes at the next power-on)"
+        return f"{shown(str(value))} (a double press on a code types it, for this keyboard layout)"
+    if name == "enter":
+        return "on (Enter is typed after the code)" if value else "off (no Enter after a typed code)"
     return shown(str(value))  # a newer firmware's setting
 
 
@@ -130,7 +136,7 @@ def config_get(name: str, as_json: bool) -> None:
     click.echo(_line(wire, s[wire]))
 
 
-def _changes(pairs: tuple[str, ...]) -> dict[str, bool | int]:
+def _changes(pairs: tuple[str, ...]) -> dict[str, bool | int | str]:
     """NAME VALUE pairs as wire names and checked values; InputError, in
     the token's words, for the first bad one."""
     if not pairs:
@@ -140,7 +146,7 @@ def _changes(pairs: tuple[str, ...]) -> dict[str, bool | int]:
             f"The setting {pairs[-1][:40]!r} has no value; give NAME VALUE pairs, e.g."
             " `otpfob config set timeout 60 flip on`."
         )
-    changes: dict[str, bool | int] = {}
+    changes: dict[str, bool | int | str] = {}
     for name, text in zip(pairs[::2], pairs[1::2], strict=True):
         wire = settings.wire_name(name)
         if wire in changes:

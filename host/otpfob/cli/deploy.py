@@ -31,15 +31,17 @@ from .context import current, token_options
     is_flag=False,
     flag_value="",
     default=None,
-    help="Pico only: flash the otpfob firmware image (fob frozen in; default"
-    " build/firmware-pico/otpfob-pico.uf2 from `make firmware-pico`) instead of copying .mpy files.",
+    help="Pico and Pico 2 only: flash the otpfob firmware image (fob frozen in; default"
+    " build/firmware-pico/otpfob-pico.uf2 from `make firmware-pico`, for --board pico2"
+    " build/firmware-pico2/otpfob-pico2.uf2 from `make firmware-pico2`) instead of copying .mpy files.",
 )
 @click.option(
     "--drive",
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="OTPFOB_DRIVE",
-    help="Where the Pico's RPI-RP2 drive is (or will be) mounted, for --image; found by its INFO_UF2.TXT when left out.",
+    help="Where the Pico's BOOTSEL drive (RPI-RP2, or RP2350 on a Pico 2) is (or will be) mounted, for --image;"
+    " found by its INFO_UF2.TXT when left out.",
 )
 @token_options(password=False)
 def deploy(board: str | None, build_only: bool, image: str | None, drive: Path | None) -> None:
@@ -49,7 +51,7 @@ def deploy(board: str | None, build_only: bool, image: str | None, drive: Path |
     format, chip, free flash); deploy refuses, changing nothing, when the
     build cannot run there. Then the firmware is compiled with mpy-cross and
     copied with mpremote (with --image: the image is flashed through the
-    Pico's RPI-RP2 drive and only board.py and main.py are copied). The
+    Pico's BOOTSEL drive and only board.py and main.py are copied). The
     board file goes to the device as /board.py. The token is then reset and
     must answer `info` with this release's firmware version.
 
@@ -57,6 +59,7 @@ def deploy(board: str | None, build_only: bool, image: str | None, drive: Path |
     Examples:
       otpfob deploy --board pico
       otpfob deploy --board pico --image
+      otpfob deploy --board pico2 --image
       otpfob --port /dev/ttyUSB0 deploy --board esp32_devkitc
       otpfob deploy --board esp32s3_devkitc --build-only
     """
@@ -70,7 +73,7 @@ def deploy(board: str | None, build_only: bool, image: str | None, drive: Path |
     done = flow.run(
         state.port,
         board,
-        image=(Path(image) if image else flow.IMAGE) if image is not None else None,
+        image=(Path(image) if image else flow.image_for(board)) if image is not None else None,
         drive=drive,
         find_port=state.find_port,
         progress=click.echo,

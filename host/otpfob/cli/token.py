@@ -13,7 +13,7 @@ from fob import proto
 from .. import clocksync, keystore, paths
 from ..errors import EXIT_CLOCK, EXIT_OK, CliError, TokenError
 from ..names import shown
-from ..session import Session
+from ..session import Info, Session
 from .access import factory_wipe
 from .context import current, token_options
 from .util import MAX_JUMP, clock_fix, emit, json_option, skew_text, token_session, utc
@@ -222,13 +222,28 @@ def _lock_screen_on(session: Session) -> bool:
         raise
 
 
+def _power_text(i: Info) -> str:
+    if i.power == "usb":
+        return "USB"
+    if i.battery_mv is None:
+        return "battery (its voltage is not wired to the board)"
+    text = f"battery, {i.battery_mv / 1000:.2f} V"
+    if i.battery_percent is not None:
+        text += f", about {i.battery_percent}%"
+    if i.battery == "low":
+        text += "; low: charge it soon"
+    elif i.battery == "critical":
+        text += "; empty: the token writes nothing until it is charged or on USB"
+    return text
+
+
 @click.command()
 @json_option
 @token_options()
 def info(as_json: bool) -> None:
     """Show the token's firmware version, board, clock, accounts and free memory.
 
-    Also its access state: a password, a lock screen hiding codes, a
+    Also its power (USB, or the battery's voltage and charge) and its access state: a password, a lock screen hiding codes, a
     wipe-after setting, and whether wrong passwords erased the accounts.
 
     \b
@@ -267,6 +282,8 @@ def info(as_json: bool) -> None:
         f"Accounts:    {i.accounts} of {i.capacity}" + ("" if i.store == proto.STORE_OK else f" (store {i.store})")
     )
     click.echo(f"Free memory: {'unknown' if i.free is None else f'{i.free} bytes'}")
+    if i.power is not None:
+        click.echo(f"Power:       {_power_text(i)}")
     if i.access:
         state_text = "unlocked" if i.unlocked else "locked"
         click.echo(f"Access:      password set ({state_text} for this connection)")

@@ -19,14 +19,15 @@ from pathlib import Path
 
 from .. import discover
 from ..errors import DeployError
-from .board import BoardInfo, board_from, check_board, probe, refuse_running_otpfob
-from .mpy import Build, Progress, board_arch, board_names, build, image_build, quiet
+from .board import BoardInfo, board_from, check_board, probe, refuse_build, refuse_running_otpfob
+from .mpy import Build, Progress, board_arch, board_names, build, image_board_chip, image_build, quiet
 from .transfer import COPY_STALL, copy, mpremote_args, reset_and_check
-from .uf2 import IMAGE, find_drive, flash_image
+from .uf2 import IMAGE, IMAGE_BOARDS, IMAGES, default_image, find_drive, flash_image, image_chip
 
 __all__ = [
     "COPY_STALL",
     "IMAGE",
+    "IMAGES",
     "BoardInfo",
     "Build",
     "Deployed",
@@ -36,9 +37,12 @@ __all__ = [
     "build",
     "check_board",
     "copy",
+    "default_image",
     "find_drive",
     "flash_image",
     "image_build",
+    "image_chip",
+    "image_for",
     "mpremote_args",
     "probe",
     "reset_and_check",
@@ -72,6 +76,13 @@ def _probe_after_flash(port: str) -> BoardInfo:
     return probe(port, timeout=AFTER_FLASH_PROBE_S)  # the last try's error is the one reported
 
 
+def image_for(board: str | None) -> Path:
+    """The image `make` builds for ``board``'s chip (the Pico's when no board is named)."""
+    if board is None:
+        return IMAGE
+    return default_image(image_board_chip(board))
+
+
 def run(
     port: str | None,
     board: str | None,
@@ -95,11 +106,15 @@ def run(
     work = Path(tempfile.mkdtemp(prefix="otpfob-deploy-"))
     try:
         if image is not None:
-            image_build(board or "pico", work)  # refuses other boards before anything is touched
+            # Boards with no image, or another chip than the image's, are
+            # refused before anything is touched (a missing image: flash_image).
+            chip = image_chip(image) if image.is_file() else None
+            if board is not None:
+                image_build(board, work, chip=chip)
             port = flash_image(image, port=port, drive=drive, find_port=discover.find_port, progress=progress)
             info = _probe_after_flash(port)
             if not board:
-                board = board_from(info) or "pico"
+                board = board_from(info) or IMAGE_BOARDS[chip or image_chip(image)]
                 progress(f"The board says it is a {info.description}: deploying --board {board}.")
             out = image_build(board, work)
             check_board(info, board, port, files=[p for p, _ in out.files], mpy=False)
@@ -121,6 +136,7 @@ def run(
 
 def _board_of(info: BoardInfo, port: str, progress: Progress) -> str:
     """The board a probed board's description settles, said aloud; else a refusal."""
+    refuse_build(info, port)
     board = board_from(info)
     if not board:
         raise DeployError(

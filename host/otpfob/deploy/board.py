@@ -44,7 +44,16 @@ _i = sys.implementation
 print('OTPFOB-PROBE', repr((_i.name, tuple(_i.version[:3]), getattr(_i, '_mpy', None), sys.platform, _m, _fs)))
 """
 
-ARCH_CODE = {"armv6m": 4, "xtensawin": 10}  # MP_NATIVE_ARCH_* in the .mpy header
+ARCH_CODE = {"armv6m": 4, "armv7emsp": 7, "xtensawin": 10}  # MP_NATIVE_ARCH_* in the .mpy header
+# Builds of MicroPython otpfob does not run on, by the chip name after " with "
+# in their machine name, and what to flash instead.
+REFUSED_BUILDS = {
+    "RP2350-RISCV": (
+        "MicroPython's RISC-V build for the RP2350 (its Hazard3 cores), which otpfob is not built or tested for",
+        "flash the Arm build instead (RPI_PICO2 from micropython.org/download/RPI_PICO2, or"
+        " `otpfob deploy --board pico2 --image`) and deploy again",
+    ),
+}
 # MicroPython releases that load each .mpy version (major, sub-version).
 MPY_RELEASES = {(6, 1): "1.20 and 1.21", (6, 2): "1.22", (6, 3): "1.23 and later"}
 # Room kept free after the copy: the account store is written beside its
@@ -129,6 +138,13 @@ def refuse_running_otpfob(port: str) -> None:
         )
 
 
+def refuse_build(info: BoardInfo, port: str) -> None:
+    """Refuse by name a MicroPython build otpfob does not run on (REFUSED_BUILDS)."""
+    if info.chip in REFUSED_BUILDS:
+        what, fix = REFUSED_BUILDS[info.chip]
+        raise DeployError(f"The board on {port} is {info.description}: {what}, so nothing was copied; {fix}.")
+
+
 def board_from(info: BoardInfo) -> str | None:
     """The board file a board's own description settles, or None: the board
     files for its platform and chip whose MACHINE starts its machine name,
@@ -147,7 +163,7 @@ def board_from(info: BoardInfo) -> str | None:
 
 
 def _chips() -> str:
-    """ "the RP2040 (pico, pico_w) and the ESP32 (esp32_devkitc)": the boards by chip."""
+    """ "the RP2040 (pico, pico_w), the RP2350 (pico2, pico2_w) and the ESP32 (esp32_devkitc)": the boards by chip."""
     by_chip: dict[str, list[str]] = {}
     for name, data in paths.hardware_boards().items():
         by_chip.setdefault(str(data.get("CHIP")), []).append(name)
@@ -163,6 +179,7 @@ def check_board(info: BoardInfo, board: str, port: str, *, files: list[Path] | N
             f"The board on {port} runs {info.name} {info.version_text}, not MicroPython, so nothing was copied;"
             " flash MicroPython 1.23 or later (a Pico: `otpfob deploy --board pico --image`) and deploy again."
         )
+    refuse_build(info, port)
     data = paths.board_data(board)
     want_platform, want_chip = data["PLATFORM"], data["CHIP"]
     if info.platform != want_platform or (info.chip and info.chip != want_chip):

@@ -4,7 +4,7 @@ The `fob` package is compiled to `.mpy` for the board's architecture (the
 board file's MPY_ARCH: the form an RP2040 or ESP32 loads fastest and with
 least RAM); `main.py` stays source because MicroPython runs only `main.py` at
 boot; the board file goes to `/board.py`. `image_build` is what a deploy of
-the Pico image copies (fob is frozen into the image).
+a Pico image copies (fob is frozen into the image).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .. import paths
 from ..errors import DeployError
 
 Progress = Callable[[str], None]
-IMAGE_CHIP = "RP2040"  # the chip `make firmware-pico`'s image is for
+IMAGE_CHIPS = ("RP2040", "RP2350")  # the chips `make firmware-pico` and `make firmware-pico2` build images for
 
 
 def quiet(_: str) -> None:
@@ -110,11 +110,26 @@ def build(board: str, *, out_dir: Path | None = None, progress: Progress = quiet
     return result
 
 
-def image_build(board: str, root: Path | None = None) -> Build:
-    """What an image deploy copies: the board file and main.py (fob is frozen)."""
-    if board_arch(board) and paths.board_data(board).get("CHIP") != IMAGE_CHIP:
+def image_board_chip(board: str) -> str:
+    """The chip of a board an otpfob image is built for; one sentence refusing any other board."""
+    board_chip = paths.board_data(board).get("CHIP") if board_arch(board) else None
+    if board_chip not in IMAGE_CHIPS:
         raise DeployError(
-            f"The otpfob image is for the Raspberry Pi Pico (RP2040), not {board}; deploy {board} without --image."
+            f"The otpfob images are for the Raspberry Pi Pico and Pico 2 (RP2040, RP2350), not {board};"
+            f" deploy {board} without --image."
+        )
+    return str(board_chip)
+
+
+def image_build(board: str, root: Path | None = None, *, chip: str | None = None) -> Build:
+    """What an image deploy copies: the board file and main.py (fob is
+    frozen); ``chip``: the one the image is for, which the board must have."""
+    board_chip = image_board_chip(board)
+    if chip is not None and board_chip != chip:
+        fits = sorted(n for n, d in paths.hardware_boards().items() if d.get("CHIP") == chip)
+        raise DeployError(
+            f"The image is for the {chip} but --board {board} has the {board_chip}, so nothing was flashed;"
+            f" flash it with --board {' or '.join(fits)}, or name the {board_chip}'s image with --image PATH."
         )
     board_file, main_py = firmware_files(board)
     root = root or paths.cache_dir() / "deploy" / f"{board}-image"

@@ -211,7 +211,10 @@ def reset_and_check(port: str, *, timeout: float = 60.0, progress: Progress = qu
     progress(f"Resetting the token on {port}...")
     cmd = mpremote_cmd()
     try:
-        subprocess.run(cmd + ["connect", port, "reset"], capture_output=True, text=True, timeout=timeout)
+        # `resume`: no soft reset first.  A token with its USB keyboard
+        # (fob/keyboard.py) leaves the bus at a soft reset and comes back
+        # with the serial alone: the port goes away under mpremote.
+        subprocess.run(cmd + ["connect", port, "resume", "reset"], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:  # then the token is asked below, and gives the sentence
         pass
     deadline = time.monotonic() + timeout

@@ -1,11 +1,15 @@
-"""An emulated Cortex-M0 MicroPython board (QEMU nRF51), driven with mpremote.
+"""Emulated Cortex-M MicroPython boards under QEMU, driven with mpremote.
 
-This is the closest thing to an RP2040 that runs here: 32-bit, 31-bit small
-ints, no ``hashlib.sha1``, Thumb-1 native emitter.  The port has no writable
-filesystem, so the board gets a RAM filesystem written in Python, mounted at
-``/``; files are pushed into it through the raw REPL, or copied by mpremote.  With ``icount=True``
-QEMU runs one instruction per virtual nanosecond and ``instructions()``
-snippets read nRF51 TIMER0 to count them deterministically.
+``M0`` (QEMU nRF51) is the closest thing to an RP2040 that runs here:
+32-bit, 31-bit small ints, no ``hashlib.sha1``, Thumb-1 native emitter.
+``M4`` (QEMU mps2-an386, a Cortex-M4 with its single-precision FPU) stands
+for the RP2350's Arm cores: Thumb-2 native emitter, .mpy arch armv7emsp,
+the same 31-bit small ints and no ``hashlib.sha1``.  The port has no
+writable filesystem, so the board gets a RAM filesystem written in Python,
+mounted at ``/``; files are pushed into it through the raw REPL, or copied
+by mpremote.  With ``icount=True`` QEMU runs one instruction per virtual
+nanosecond and the machine's timer snippet (``_tclear()``, ``_ticks()``,
+``_ins(ticks)``) counts them deterministically.
 
 Used by the test tier and by ``make bench``.
 """
@@ -17,6 +21,7 @@ import re
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from mpremote.transport import TransportError
@@ -25,6 +30,7 @@ from mpremote.transport_serial import SerialTransport
 from otpfob import paths
 
 DEFAULT_ELF = paths.BUILD / "qemu" / "firmware.elf"
+M4_ELF = paths.BUILD / "qemu" / "firmware-m4.elf"  # host/tools/build_qemu.sh, host/tools/qemu_m4/
 
 # Runs on the board: a RAM filesystem mounted at "/", writable enough for
 # mpremote's fs mkdir/cp (open 'wb' + write) and for the import system
@@ -117,6 +123,7 @@ sys.path.insert(0, '/')
 """
 
 # nRF51 TIMER0: 32-bit, 16 MHz, started once; capture task 0 into CC[0].
+# 16 ticks a microsecond: 62.5 instructions a tick at one a nanosecond.
 _TIMER = r"""
 from machine import mem32
 _T = 0x40008000
@@ -126,10 +133,50 @@ mem32[_T + 0x508] = 3
 mem32[_T + 0x510] = 0
 mem32[_T + 0x00C] = 1
 mem32[_T + 0x000] = 1
+def _tclear():
+    mem32[_T + 0x00C] = 1
 def _ticks():
     mem32[_T + 0x040] = 1
     return mem32[_T + 0x540]
+def _ins(d):
+    return d * 1000 // 16
 """
+
+# MPS2 CMSDK APB TIMER0: a 32-bit down counter at the 25 MHz SYSCLK (QEMU's
+# mps2.c): 40 instructions a tick at one a nanosecond.  Counted up here.
+_TIMER_CMSDK = r"""
+from machine import mem32
+_T = 0x40000000
+mem32[_T + 0x000] = 0
+mem32[_T + 0x008] = -1
+mem32[_T + 0x004] = -1
+mem32[_T + 0x000] = 1
+def _tclear():
+    mem32[_T + 0x004] = -1
+def _ticks():
+    return 0xFFFFFFFF - (mem32[_T + 0x004] & 0xFFFFFFFF)
+def _ins(d):
+    return d * 40
+"""
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One emulated CPU: how QEMU runs it and how its instructions are counted."""
+
+    name: str  # "Cortex-M0": what messages and docs call it
+    qemu_args: tuple[str, ...]
+    elf: Path
+    timer: str  # the _tclear/_ticks/_ins snippet for icount runs
+
+
+M0 = Machine(
+    "Cortex-M0",
+    ("-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576", "-global", "nrf51-soc.sram-size=262144"),
+    DEFAULT_ELF,
+    _TIMER,
+)
+M4 = Machine("Cortex-M4", ("-machine", "mps2-an386"), M4_ELF, _TIMER_CMSDK)
 
 
 class QemuError(RuntimeError):
@@ -143,8 +190,9 @@ def find_qemu() -> str | None:
 class QemuBoard:
     """One emulated board process; use as a context manager."""
 
-    def __init__(self, elf: Path | str = DEFAULT_ELF, icount: bool = False):
-        self.elf = Path(elf)
+    def __init__(self, elf: Path | str | None = None, icount: bool = False, machine: Machine = M0):
+        self.machine = machine
+        self.elf = Path(elf) if elf is not None else machine.elf
         self.icount = icount
         self._proc: subprocess.Popen | None = None
         self._t: SerialTransport | None = None
@@ -160,15 +208,10 @@ class QemuBoard:
     def start(self) -> None:
         qemu = find_qemu()
         if not qemu or not self.elf.exists():
-            raise QemuError("the emulated Cortex-M0 is not built: run `make emulators`")
+            raise QemuError(f"the emulated {self.machine.name} is not built: run `make emulators`")
         cmd = [
             qemu,
-            "-machine",
-            "microbit",
-            "-global",
-            "nrf51-soc.flash-size=1048576",
-            "-global",
-            "nrf51-soc.sram-size=262144",
+            *self.machine.qemu_args,
             "-nographic",
             "-monitor",
             "null",
@@ -198,7 +241,7 @@ class QemuBoard:
         self._t.enter_raw_repl(soft_reset=False)
         self.exec(_RAMFS)
         if self.icount:
-            self.exec(_TIMER)
+            self.exec(self.machine.timer)
 
     def release(self) -> None:
         """Close our connection so another program (mpremote) can open the port."""

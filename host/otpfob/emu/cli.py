@@ -17,7 +17,7 @@ import click
 from .. import discover, paths
 from . import ui
 from .ds3231 import Clock
-from .token import EmulatedToken, EmulatorError
+from .token import POWER_BOARD, EmulatedToken, EmulatorError
 
 
 def default_flash(board: str = "sim") -> Path:
@@ -31,9 +31,17 @@ def default_flash(board: str = "sim") -> Path:
 FROZEN_BOARD = {"CLOCK_JUMP_MS": 600_000}
 
 
-def _make_token(board: str, flash: Path, clock: Clock, rtc_set: bool, internal_rtc_ppm: float = 0.0):
+def _make_token(
+    board: str, flash: Path, clock: Clock, rtc_set: bool, internal_rtc_ppm: float = 0.0, battery: bool = False
+):
     if board == "sim":
-        return EmulatedToken(flash, clock=clock, rtc_set=rtc_set, internal_rtc_ppm=internal_rtc_ppm)
+        return EmulatedToken(
+            flash,
+            clock=clock,
+            rtc_set=rtc_set,
+            internal_rtc_ppm=internal_rtc_ppm,
+            board_overrides=POWER_BOARD if battery else None,
+        )
     from .rp2.image import deployed_image
     from .rp2.pico import FLASH_FILE, EmulatedPico
 
@@ -55,11 +63,12 @@ def run_sim(
     board: str = "sim",
     rtc_ppm: float = 0.0,
     internal_rtc_ppm: float = 0.0,
+    battery: float | None = None,
 ) -> None:
     """Start the emulated token, print its port, draw it until Ctrl-C."""
     folder = Path(flash) if flash else default_flash(board)
     with flash_lock(folder):
-        _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm)
+        _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm, battery)
 
 
 @contextlib.contextmanager
@@ -89,9 +98,11 @@ def flash_lock(folder: Path) -> Iterator[None]:
             f.truncate(0)
 
 
-def _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm) -> None:
+def _run_sim(
+    folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm, battery
+) -> None:
     clock = Clock(unix_time, frozen=freeze, ppm=rtc_ppm)
-    token = _make_token(board, folder, clock, not rtc_unset, internal_rtc_ppm)
+    token = _make_token(board, folder, clock, not rtc_unset, internal_rtc_ppm, battery is not None)
     # Ctrl-C and SIGTERM end the loop through a flag, never as an exception
     # raised at an arbitrary point: one raised just after a part model's
     # lock was taken would leave it held, and the shutdown would hang.
@@ -105,6 +116,11 @@ def _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rt
     announced = None
     try:
         token.start()
+        if battery is not None:
+            # On a battery at that voltage, USB power unplugged: the token
+            # sleeps when its screen blanks, until a press.
+            token.set_battery_mv(round(battery * 1000))
+            token.set_usb(False)
         # Announced in the runtime folder, so `otpfob list` finds it without --port.
         announced = discover.advertise(token.port, board)
         print("otpfob sim: serial port %s  (use --port %s)" % (token.port, token.port), flush=True)
@@ -166,7 +182,14 @@ def _run_sim(folder, headless, snapshot, unix_time, freeze, rtc_unset, board, rt
     metavar="PPM",
     help="The chip's own RTC's rate error (--board sim with a board file saying RTC = \"internal\").",
 )
-def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset, rtc_ppm, internal_rtc_ppm):
+@click.option(
+    "--battery",
+    type=click.FloatRange(2.5, 5.0),
+    metavar="VOLTS",
+    help="Run on a battery at this voltage, USB power unplugged: the battery gauge under the code, and sleep"
+    " when the screen blanks until a press (the Unix-port token's serial still answers while it is awake).",
+)
+def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset, rtc_ppm, internal_rtc_ppm, battery):
     """Run an emulated token: the real firmware under MicroPython's Unix port,
     or (--board pico) on the real rp2 MicroPython in an emulated RP2040.
 
@@ -182,9 +205,10 @@ def sim_command(board, headless, snapshot, flash, unix_time, freeze, rtc_unset, 
       otpfob sim --flash /tmp/fob --time 1800000000 --freeze
       otpfob sim --board pico --headless --flash /tmp/pico
       otpfob sim --rtc-ppm 8         # a DS3231 8 ppm fast
+      otpfob sim --battery 3.9       # on a LiPo at 3.9 V: the gauge, sleep on blank
     """
     try:
-        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm)
+        run_sim(headless, snapshot, flash, unix_time, freeze, rtc_unset, board, rtc_ppm, internal_rtc_ppm, battery)
     except EmulatorError as e:
         # One sentence, as every otpfob error (no "Error:" prefix), also when run on its own.
         click.echo(str(e).strip(), err=True)

@@ -11,6 +11,7 @@ import errno
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable
 
 OP_SCAN = 0x53
@@ -21,6 +22,9 @@ OP_PIN_GET = 0x50
 OP_PIN_SET = 0x70
 OP_RTC_GET = 0x54
 OP_RTC_SET = 0x74
+OP_POWER = 0x56
+OP_SLEEP = 0x5A
+SLEEP_POLL_S = 0.005  # how often a sleeping child's wake sources are looked at
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
@@ -45,6 +49,7 @@ class LinkServer(threading.Thread):
         pins: dict[int, int],
         on_request: Callable[[], None] | None = None,
         rtc=None,
+        supply=None,
     ) -> None:
         super().__init__(name="otpfob-emu-link", daemon=True)
         self.req_fd = req_fd
@@ -53,6 +58,7 @@ class LinkServer(threading.Thread):
         self.pins = pins
         self.on_request = on_request
         self.rtc = rtc  # the internal RTC model (emu/internal_rtc.py), or None
+        self.supply = supply  # USB power and the battery (emu/token.py Supply), or None
         self.requests = 0
 
     def _reply(self, status: int, data: bytes = b"") -> None:
@@ -81,6 +87,17 @@ class LinkServer(threading.Thread):
         except (BrokenPipeError, OSError):
             return  # the child went away mid-reply (power cut)
 
+    def _sleep(self, button: int) -> None:
+        # The child waits for this reply as a dormant chip waits for a wake
+        # source: the button down (pin low) or USB power; or a request on
+        # its serial, which on this token stays open on battery too.
+        supply = self.supply
+        supply.sleeps.append([time.monotonic(), None])
+        sent = supply.host_bytes()
+        while self.pins.get(button, 1) and not supply.usb and supply.host_bytes() == sent and not supply.cut.is_set():
+            supply.cut.wait(SLEEP_POLL_S)
+        supply.sleeps[-1][1] = time.monotonic()
+
     def _serve(self, op: int, addr: int, memaddr: int, n: int, payload: bytes) -> None:
         status, data = 0, b""
         try:
@@ -98,6 +115,11 @@ class LinkServer(threading.Thread):
                 data = struct.pack("<q", self.rtc.read())
             elif op == OP_RTC_SET and self.rtc is not None and len(payload) == 8:
                 self.rtc.write(struct.unpack("<q", payload)[0])
+            elif op == OP_POWER and self.supply is not None:
+                mv = self.supply.battery_mv
+                data = struct.pack("<BH", 1 if self.supply.usb else 0, 0xFFFF if mv is None else int(mv))
+            elif op == OP_SLEEP and self.supply is not None:
+                self._sleep(addr)
             else:
                 status = errno.EINVAL
         except OSError as e:  # a NACK or an injected fault: the child raises it

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 
 WIDTH = 128
 PAGES = 8
@@ -57,6 +58,15 @@ class SSD1306:
         self.version = 0  # bumped on every change that may alter the picture
         self._rng = random.Random(seed)
         self.commands: list[int] = []  # every command byte executed, for tests
+        # Power accounting from timestamped commands: ``now`` (emulated ns)
+        # is set by the emulator that owns the bus; without it nothing is counted.
+        self.now: Callable[[], int] | None = None
+        self.on_ns = 0  # display on (0xAF) with the charge pump on: the panel lit
+        self.off_ns = 0  # otherwise: the controller asleep or the panel dark
+        self.pump_ns = 0  # charge pump enabled (0x8D 0x14), whatever the display
+        self.lit_pixel_ns = 0  # lit pixels x ns while the panel was lit (its current follows them)
+        self._since: int | None = None
+        self._lit_pixels = 0
         self.power_on()
 
     # -- power -----------------------------------------------------------
@@ -67,6 +77,7 @@ class SSD1306:
         the cells hold, modelled as noise, so a driver must clear it.
         """
         with self.lock:
+            self._account()
             self.ram = bytearray(self._rng.getrandbits(8) for _ in range(WIDTH * PAGES))
             self.display_on = False
             self.contrast = 0x7F
@@ -90,10 +101,12 @@ class SSD1306:
             self.vcomh = 0x20
             self._pending: list[int] = []  # a multi-byte command being collected
             self.version += 1
+            self._recount()
 
     # -- I2C -------------------------------------------------------------
     def i2c_write(self, data: bytes, stop: bool = True) -> None:
         with self.lock:
+            self._account()
             i = 0
             n = len(data)
             while i < n:
@@ -109,6 +122,45 @@ class SSD1306:
                         self._byte(b, is_data)
                     break
             self.version += 1
+            self._recount()
+
+    # -- power accounting --------------------------------------------------
+    def _account(self) -> None:
+        """Charge the time since the last change to the state it was in."""
+        if self.now is None:
+            return
+        now = self.now()
+        if self._since is not None and now > self._since:
+            dt = now - self._since
+            if self.lit():
+                self.on_ns += dt
+                self.lit_pixel_ns += dt * self._lit_pixels
+            else:
+                self.off_ns += dt
+            if self.charge_pump:
+                self.pump_ns += dt
+        self._since = now
+
+    def _recount(self) -> None:
+        # Lit pixels of the rows the panel shows (inverse and entire-on included).
+        if self.entire_on:
+            n = WIDTH * self.height
+        else:
+            n = int.from_bytes(self.ram[: WIDTH * self.height // 8], "little").bit_count()
+            if self.inverse:
+                n = WIDTH * self.height - n
+        self._lit_pixels = n
+
+    def power_report(self) -> dict:
+        """Emulated ns per display state up to now, and lit pixel-ns."""
+        with self.lock:
+            self._account()
+            return {
+                "oled_on_ns": self.on_ns,
+                "oled_off_ns": self.off_ns,
+                "oled_pump_ns": self.pump_ns,
+                "oled_lit_pixel_ns": self.lit_pixel_ns,
+            }
 
     def i2c_read(self, n: int) -> bytes:
         # Status byte: D6 = 1 while the display is off (datasheet 8.1.3).

@@ -20,6 +20,7 @@ _OP_PIN_GET = const(0x50)  # "P"  pin level, addr = pin number
 _OP_PIN_SET = const(0x70)  # "p"  drive a pin, memaddr = level
 _OP_RTC_GET = const(0x54)  # "T"  the internal RTC's time: 8 bytes, Unix seconds (LE)
 _OP_RTC_SET = const(0x74)  # "t"  set it: payload 8 bytes, Unix seconds (LE)
+# 0x56 "V" and 0x5A "Z" (power and sleep): simpower.py, loaded only on the supply model
 
 _req = None
 _rep = None

@@ -84,33 +84,28 @@ def board_text(board: str, board_extra: dict) -> str:
     return text
 
 
+def put_file(port: str, local: Path, remote: str, timeout: float = 120) -> None:
+    """Copy ``local`` to ``remote`` on the Pico's flash through the REPL with
+    mpremote (its Ctrl-C stops the app: no access password may be set), then
+    reset. The caller waits for the token."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mpremote", "connect", port, "resume", "fs", "cp", str(local), ":" + remote]
+        + ["+", "reset"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise EmulatorError(
+            "mpremote could not write %s on the emulated Pico:\n" % remote + (done.stdout + done.stderr)[-1500:]
+        )
+
+
 def _edit_board(port: str, text: str, work: Path) -> None:
     """Replace /board.py through the REPL with mpremote, then reset."""
     local = work / "board.py"
     local.write_text(text)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mpremote",
-            "connect",
-            port,
-            "resume",
-            "fs",
-            "cp",
-            str(local),
-            ":board.py",
-            "+",
-            "reset",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        raise EmulatorError(
-            "mpremote could not write board.py on the emulated Pico:\n" + (done.stdout + done.stderr)[-1500:]
-        )
+    put_file(port, local, "board.py")
 
 
 def deployed_image(

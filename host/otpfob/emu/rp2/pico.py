@@ -8,6 +8,8 @@ same part models as the emulated token.
     pico.press(); pico.hold()     # in emulated time
     print(pico.screen_text())     # the OLED, decoded from its RAM
     pico.power_cut(at_instruction=123_456); pico.restart()
+    pico.set_usb(False); pico.set_battery_mv(3900)   # on battery (VBUS low, VSYS 3.9 V)
+    pico.power_report()           # emulated ns per power state, the OLED's too
     pico.stop()
 
 A Node process (``bridge.mjs``) runs the chip; this process owns the I2C
@@ -42,6 +44,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from .. import keymap
+from ..battery import CURRENTS, Battery, adc_counts
 from ..ds3231 import Clock
 from ..parts import FLASH_UMASK, EmulatorError, TokenParts, private_flash
 from ..serial_pty import SerialPty
@@ -60,6 +64,12 @@ UF2_FAMILY_RP2040 = 0xE48BFF56
 XIP_BASE = 0x10000000
 # Emulated time one sync may run ahead: the latency of host input and pin changes.
 SLICE_NS = 2_000_000
+DORMANT_SLICE_NS = 1_000_000_000  # unpaced and dormant: a sync per emulated second
+VBUS_PIN = 24  # the Pico senses VBUS on GP24 (through R10/R1)
+USB_VSYS_MV = 4700  # 5 V VBUS less the Pico's D1 (MBR120VLSFT1) drop
+ADC_TEMP_27C = 876  # ADC4, the temperature sensor's 0.706 V at 27 C (datasheet 4.9.5)
+# The bridge's per-power-on counters, kept across power-ons in power_report().
+_POWER_KEYS = ("run_ns", "wait_ns", "dormant_ns", "dormant_entries")
 T = TypeVar("T")
 
 
@@ -140,6 +150,17 @@ class EmulatedPico(TokenParts):
         self.on_usb: Callable[[bytes, int], None] | None = None
         self.boots = 0
         self.resets = 0
+        # Power: the USB cable (VBUS on GP24 and the host), VSYS from the
+        # battery (ADC3), time per power state.
+        self.usb_plugged = True
+        self.battery = Battery()
+        self._drawn_mc0 = 0.0  # charge drawn before the battery was set
+        self.vsys_divider = int(self.board.get("VSYS_DIVIDER", 3))
+        self.battery_diode_mv = int(self.board.get("BATTERY_DIODE_MV", 0))
+        self._power = dict.fromkeys(_POWER_KEYS, 0)  # this power-on, from the last sync
+        self._power_done = dict.fromkeys(_POWER_KEYS, 0)  # earlier power-ons
+        self.dormant = False
+        self.oled.now = self.emulated_ns
         self.bootsel_dir = self.flash / BOOTSEL_DIR
         self._bootsel: threading.Thread | None = None
         self._bootsel_stop = threading.Event()
@@ -260,6 +281,8 @@ class EmulatedPico(TokenParts):
             "flash": str(self.image),
             "i2c": int(self.board.get("I2C_ID", 0)),
             "pins": {str(self.button_pin): 1},
+            "vbusPin": VBUS_PIN,
+            "usb": self.usb_plugged,
             "wireTime": self.wire_time,
             "flashFuncs": self.rp2.flash_functions(),
             "logLevel": 3,
@@ -485,10 +508,61 @@ class EmulatedPico(TokenParts):
     def hold(self, ms: int = 1200) -> None:
         self.press(ms)
 
+    def double_press(self, ms: int = 80, gap_ms: int = 120) -> int:
+        """Two short presses ``gap_ms`` apart (the typing gesture); returns
+        the emulated ns of the first press, once the firmware has had 50 ms
+        to act on the second release."""
+        t0 = self.emulated_ns() + SLICE_NS
+        t1 = t0 + (ms + gap_ms) * 1_000_000
+        self._pin(0, t0)
+        self._pin(1, t0 + ms * 1_000_000)
+        self._pin(0, t1)
+        self._pin(1, t1 + ms * 1_000_000)
+        self.wait_emulated(t1 + (ms + 50) * 1_000_000)
+        return t0
+
     def events(self) -> list[dict]:
         """What the chip reported: USB up, watchdog resets, power offs."""
         with self._cv:
             return list(self._events)
+
+    # -- the USB keyboard (issue 25; usbhost.mjs) -------------------------------------------
+    def hid_reports(self, since_ns: int = 0) -> list[tuple[int, bytes]]:
+        """(emulated ns of the host's poll, report) for each HID report the
+        host took from the keyboard's endpoint at or after ``since_ns``."""
+        return [
+            (e["at_ns"], bytes(e["report"])) for e in self.events() if e["event"] == "hid" and e["at_ns"] >= since_ns
+        ]
+
+    def typed(self, layout: str, since_ns: int = 0) -> str:
+        """What a host with ``layout`` shows typed since ``since_ns``
+        (a re-enumeration or a power-off lets go of the keys)."""
+        d = keymap.Decoder(layout)
+        for e in self.events():
+            if e.get("at_ns", 0) < since_ns:
+                continue
+            if e["event"] == "hid":
+                d.report(bytes(e["report"]))
+            elif e["event"] in ("usb_disconnect", "off", "reset", "unplug"):
+                d.unplugged()
+        if d.errors:
+            raise AssertionError("the keyboard sent bad reports: " + ", ".join(d.errors))
+        return d.text
+
+    def wait_keyboard(self, timeout: float = 60.0, since_ns: int = 0) -> dict:
+        """The host's view of the keyboard once enumerated at or after
+        ``since_ns`` (the last 'hid_ready' event: interface, endpoint,
+        report descriptor, configuration descriptor)."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                ready = [e for e in self._events if e["event"] == "hid_ready" and e["at_ns"] >= since_ns]
+                if ready:
+                    return ready[-1]
+                left = end - time.monotonic()
+                if left <= 0 or not self._on:
+                    raise EmulatorError("The emulated Pico's keyboard was never enumerated.")
+                self._cv.wait(min(left, 0.5))
 
     # -- the link to Node ------------------------------------------------------------------
     def _read(self, n: int) -> bytes:
@@ -526,6 +600,9 @@ class EmulatedPico(TokenParts):
             self.i2c_bytes += len(p) - 10
             if self.on_i2c_write is not None:
                 self.on_i2c_write(p[0], self._base_ns + self._ns)
+        elif kind == b"A":
+            self._ns = int(struct.unpack_from("<d", p, 2)[0])
+            self._to_node.write(struct.pack("<H", self._adc(p[0])))
         elif kind == b"U":
             # Recorded before the bytes reach the pty: whoever reads them
             # there finds their emulated instant already noted.
@@ -551,14 +628,18 @@ class EmulatedPico(TokenParts):
             # The ROM's reset_usb_boot: machine.bootloader() was called.
             threading.Thread(target=self.bootsel, daemon=True).start()
         with self._cv:
+            if "nanos" in ev:  # emulated ns since the Pico was made, as emulated_ns()
+                ev["at_ns"] = self._base_ns + int(ev["nanos"])
             self._events.append(ev)
             if ev["event"] == "reset":
                 self.resets += 1
+                self._end_power_on()
                 self._base_ns += int(ev["nanos"])
                 self._ns = 0
                 self._instr = 0
             elif ev["event"] == "off":
                 self.last_off = ev
+                self._end_power_on()
                 self._base_ns += int(ev["nanos"])
                 self._ns = 0
                 self._on = False
@@ -582,11 +663,21 @@ class EmulatedPico(TokenParts):
                 self._wait_ns = int(state["wait"])
                 self._since_input = int(state["sinceInput"])
                 self._flash_ops = state["flashOps"]
+                self._power = {
+                    "run_ns": int(state["run"]),
+                    "wait_ns": int(state["wait"]),
+                    "dormant_ns": int(state["dormantNanos"]),
+                    "dormant_entries": int(state["dormantEntries"]),
+                }
+                self.dormant = bool(state["dormant"])
             self._cv.notify_all()
         while True:
             with self._cv:
+                # One snapshot: a command queued before an advance() never
+                # misses the slice that advance() allows.
                 cmds, self._cmds = self._cmds, []
                 on = self._on
+                skip = self._skip_ns
             data = self._host_input()
             if data:
                 cmds.append({"op": "input", "data": base64.b64encode(data).decode()})
@@ -603,25 +694,80 @@ class EmulatedPico(TokenParts):
                         self._cv.wait(0.05)
                 return
             now = self.emulated_ns()
-            until = now + SLICE_NS
+            # Dormant, nothing runs: the chip may skip ahead in long slices, or
+            # to the horizon at once (its pin changes are queued at their instants).
+            until = now + (DORMANT_SLICE_NS if self.dormant else SLICE_NS)
             if self.stepped and on:
-                limit = self._emu0 + self._skip_ns
+                limit = self._emu0 + skip
                 if limit <= now and not cmds:
                     # At the horizon: wait for advance(), host input or a command.
                     select.select([self._host_r], [], [], 0.005)
                     continue
-                until = min(until, max(limit, now + 1))
+                until = max(limit, now + 1) if self.dormant else min(until, max(limit, now + 1))
             elif self.paced and on:
-                limit = self._emu0 + self._skip_ns + int((time.monotonic() - self._wall0) * 1e9)
+                limit = self._emu0 + skip + int((time.monotonic() - self._wall0) * 1e9)
                 if limit <= now and not cmds:
                     # Ahead of the wall clock: wait for it, for host input or a command.
                     wait = min((now - limit) / 1e9 + 0.0005, 0.05)
                     select.select([self._host_r], [], [], wait)
                     continue
-                until = min(until, max(limit, now + 1))
+                until = max(limit, now + 1) if self.dormant else min(until, max(limit, now + 1))
             cmds.append({"op": "run", "until": until - self._base_ns})
             self._reply(cmds)
             return
+
+    # -- power: USB cable, battery, time per power state --------------------------------------
+    def set_usb(self, plugged: bool, at: int | None = None) -> None:
+        """Plug the USB cable in or pull it out, now or at emulated ``at`` ns:
+        VBUS on GP24, and the host (unplugged: no CDC bytes either way;
+        plugged in: the host enumerates the device again)."""
+        self.usb_plugged = bool(plugged)
+        cmd: dict = {"op": "usb", "value": int(plugged)}
+        if at is not None:
+            cmd["at"] = at - self._base_ns
+        self._queue(cmd)
+
+    def set_battery_mv(self, mv: float | None) -> None:
+        """VSYS fixed at ``mv`` (a bench supply), or None: the LiPo model again."""
+        self.battery.fixed_mv = mv
+
+    def set_battery(self, battery: Battery) -> None:
+        """A battery model: its voltage falls with the charge drawn from now on."""
+        self._drawn_mc0 = CURRENTS.charge_mc(self.power_report())
+        self.battery = battery
+
+    def battery_mv(self) -> float:
+        """The cell's voltage now (the charge the power states drew from it)."""
+        drawn_mc = CURRENTS.charge_mc(self.power_report()) - self._drawn_mc0
+        return self.battery.mv(drawn_mc / 3600.0)
+
+    def vsys_mv(self) -> float:
+        """VSYS: the cell through the board's diode (BATTERY_DIODE_MV), or
+        VBUS through the Pico's own Schottky when USB powers it."""
+        on_cell = self.battery_mv() - self.battery_diode_mv
+        return max(on_cell, USB_VSYS_MV) if self.usb_plugged else on_cell
+
+    def _adc(self, channel: int) -> int:
+        if channel == 3:
+            return adc_counts(self.vsys_mv(), self.vsys_divider)
+        return ADC_TEMP_27C if channel == 4 else 0
+
+    def _end_power_on(self) -> None:
+        for k in _POWER_KEYS:
+            self._power_done[k] += self._power[k]
+            self._power[k] = 0
+
+    def power_report(self) -> dict:
+        """Emulated ns per power state since the Pico was made, as of the last
+        sync: ``run_ns`` (instructions at clk_sys), ``wait_ns`` (WFI/WFE, clocks
+        on), ``dormant_ns`` (XOSC dormant), ``dormant_entries``; the OLED's
+        ``oled_on_ns``, ``oled_off_ns``, ``oled_pump_ns``, ``oled_lit_pixel_ns``;
+        ``world_ns``."""
+        with self._cv:
+            report = {k: self._power_done[k] + self._power[k] for k in _POWER_KEYS}
+        report.update(self.oled.power_report())
+        report["world_ns"] = self.emulated_ns()
+        return report
 
     def _reply(self, cmds: list[dict]) -> None:
         body = json.dumps(cmds).encode()

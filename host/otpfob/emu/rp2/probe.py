@@ -33,7 +33,9 @@ _HMAC_PATHS = (
 def hmac_paths(port: str, timeout: float = 300) -> tuple[dict[str, tuple[str, dict[str, int]]], str]:
     """{algorithm: (chosen path, {path: microseconds per code})}, and mpremote's output."""
     done = subprocess.run(
-        [sys.executable, "-m", "mpremote", "connect", port, "exec", _HMAC_PATHS],
+        # `resume`: a soft reset would take the token's USB keyboard off the
+        # bus, and the serial with it (fob/keyboard.py).
+        [sys.executable, "-m", "mpremote", "connect", port, "resume", "exec", _HMAC_PATHS],
         capture_output=True,
         text=True,
         timeout=timeout,
