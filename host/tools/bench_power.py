@@ -30,7 +30,6 @@ import argparse
 import base64
 import importlib.util
 import random
-import re
 import sys
 import tempfile
 import time
@@ -332,13 +331,7 @@ def table(res: dict, rounds: int) -> str:
 
 
 def write_doc(body: str) -> None:
-    doc = DOC.read_text()
-    section = "%s\n%s\n%s" % (BEGIN, body, END)
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, doc, flags=re.S)
-    else:
-        doc += "\n## Power on battery (emulated Pico, `make bench-power`)\n\n" + section + "\n"
-    DOC.write_text(doc)
+    _rp2.write_doc(body, BEGIN, END, "Power on battery (emulated Pico, `make bench-power`)")
 
 
 def main(argv: list[str] | None = None) -> int:

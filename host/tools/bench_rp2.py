@@ -390,13 +390,17 @@ def table(res: dict, rounds: int) -> str:
     return "\n".join(rows)
 
 
-def write_doc(text: str) -> None:
+def write_doc(
+    text: str, begin: str = BEGIN, end: str = END, heading: str = "Real rp2 port (emulated Pico, `make bench-rp2`)"
+) -> None:
+    """Put ``text`` between the ``begin`` and ``end`` markers of
+    docs/benchmarks.md, or at its end under ``heading`` the first time."""
     doc = DOC.read_text()
-    section = "%s\n%s\n%s" % (BEGIN, text, END)
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, doc, flags=re.S)
+    section = "%s\n%s\n%s" % (begin, text, end)
+    if begin in doc:
+        doc = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: section, doc, flags=re.S)
     else:
-        doc += "\n## Real rp2 port (emulated Pico, `make bench-rp2`)\n\n" + section + "\n"
+        doc += "\n## %s\n\n%s\n" % (heading, section)
     DOC.write_text(doc)
 
 

@@ -116,14 +116,19 @@ def test_m0_from_source(m0):
 
 @pytest.mark.qemu
 def test_m0_from_mpy(m0, tmp_path):
+    _put_core_mpy(m0, tmp_path, "armv6m")
+    _m0_check(m0, "mpy", generate(SEED + 2, M0_CASES) + bad_cases())
+
+
+def _put_core_mpy(machine, tmp_path, march: str) -> None:
+    """The OTP core compiled for ``march``, alone on the machine's filesystem with the case runner."""
     from otpfob.devtools.qemu import compile_mpy, core_files
 
-    compile_mpy(ROOT / "firmware", core_files(), tmp_path, march="armv6m")
-    m0.clear_files()
+    compile_mpy(ROOT / "firmware", core_files(), tmp_path, march=march)
+    machine.clear_files()
     for f in sorted(tmp_path.rglob("*.mpy")):
-        m0.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())
-    m0.put("mpy_case_runner.py", (SUPPORT / "mpy_case_runner.py").read_bytes())
-    _m0_check(m0, "mpy", generate(SEED + 2, M0_CASES) + bad_cases())
+        machine.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())
+    machine.put("mpy_case_runner.py", (SUPPORT / "mpy_case_runner.py").read_bytes())
 
 
 # --- Emulated Cortex-M4: the RP2350's Arm build's .mpy ---------------------------
@@ -131,12 +136,6 @@ def test_m0_from_mpy(m0, tmp_path):
 
 @pytest.mark.qemu
 def test_m4_from_armv7emsp_mpy(m4, tmp_path):
-    from otpfob.devtools.qemu import compile_mpy, core_files
-
-    compile_mpy(ROOT / "firmware", core_files(), tmp_path, march="armv7emsp")
-    m4.clear_files()
-    for f in sorted(tmp_path.rglob("*.mpy")):
-        m4.put(f.relative_to(tmp_path).as_posix(), f.read_bytes())
-    m4.put("mpy_case_runner.py", (SUPPORT / "mpy_case_runner.py").read_bytes())
+    _put_core_mpy(m4, tmp_path, "armv7emsp")
     assert "mpy" in m4.exec("import fob.otp; print(fob.otp.__file__)")
     _m0_check(m4, "mpy", generate(SEED + 4, M4_CASES) + bad_cases(), cpu="cortex-m4", arch=7, only=M4_PATHS)

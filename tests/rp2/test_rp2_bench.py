@@ -14,6 +14,9 @@ from support.pico import load_bench
 pytestmark = [pytest.mark.rp2, RP2_LANE_B]
 
 
+# In make test-slow since issue 20 (about 240 s of lane B; the battery and
+# typing tests took its place within CI's 25 minutes).
+@pytest.mark.slow
 def test_bench_rp2_smoke_measures_every_figure(pico_image, pico_frozen_image):
     bench = load_bench()
     res = bench.measure(1, seed=1, smoke=True)

@@ -139,7 +139,8 @@ class FakeKeyboard:
 @pytest.fixture
 def rig(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    r = AppRig(height=64, BLANK_MS=600_000, HOTP_SHOW_MS=4000)
+    # A board whose default layout is US (a new token's is off: no typing).
+    r = AppRig(height=64, BLANK_MS=600_000, HOTP_SHOW_MS=4000, LAYOUT="us")
     r.app.keyboard = FakeKeyboard()
     r.run(0.1)
     return r

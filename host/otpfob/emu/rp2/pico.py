@@ -345,8 +345,14 @@ class EmulatedPico(TokenParts):
         try:
             self.wait_for_screen(lambda t: t.strip() != "", timeout)
         except TimeoutError:
-            pass  # no display on the bus: ask anyway
-        return super().wait_ready(timeout)
+            return super().wait_ready(timeout)  # no display on the bus: ask until it answers
+        # Booted: one request, as long as the emulator needs on a loaded
+        # host (one a second would queue up behind a slow answer, each
+        # collecting the heap, and none be read in time).
+        from ..testing import ProtocolClient
+
+        with ProtocolClient(self.port, timeout=timeout) as client:
+            return client.call("info")
 
     def save_flash(self, timeout: float = 60) -> bytes:
         """Write the flash image as it is now (the chip keeps running); its bytes."""
