@@ -157,7 +157,7 @@ def deployed_image(
             os.replace(tmp, path)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        for old in root.glob(f"{board}{variant}-*.bin"):
-            if old != path:
-                old.unlink()
+        # Older images of this variant stay: another process (a test worker
+        # that made its image before the firmware or the .uf2 changed) may
+        # still boot Picos from one.  `make clean` removes them.
     return path
