@@ -79,7 +79,7 @@ test: venv emulators firmware-pico firmware-pico2
 # the BOOTSEL path, every deploy cut point, the fine sync's spread, the HMAC
 # path timing, `otpfob sim --board pico`, the unlocked CDC fuzz, the lock
 # screen through the CLI, wipe-after against the throttle's real delays, the
-# bench-rp2 smoke run, the battery and typing proofs beyond the first.
+# battery and typing proofs beyond the first.
 test-slow: venv emulators firmware-pico
 	OTPFOB_SLOW=1 $(PY) -m pytest -m slow $(PYTEST_ARGS)
 

@@ -1,14 +1,22 @@
 # The token's main loop: serial requests, the button, and the screen.
 #
 # One loop, never blocking: poll stdin (USB serial) for bytes and collect a
-# bounded line (fob.link); poll the button; follow the clock and redraw when
-# what the screen shows changes (fob.screen); sleep until the next poll.
+# bounded line (fob.link); read the button; follow the clock and redraw when
+# what the screen shows changes (fob.screen); then sleep.
+# Where the port has pin IRQs and io.IOBase (rp2, esp32), the loop sleeps in
+# one select.poll on stdin and a Wake stream that the button's pin IRQ makes
+# readable (as asyncio's ThreadSafeFlag does), until the first thing due:
+# the clock's next tick, the screen's next blank, scroll step or notice end,
+# a debounce or long-press threshold, a touch timeout, the idle re-lock; at
+# most LONGEST_MS.  A press or a serial byte wakes it at once.  Without them
+# (the Unix port's emulated token) it polls every LOOP_MS (LOOP_ASLEEP_MS
+# blanked), as before.
 # While the screen is on and the RTC can read its seconds register alone
 # (DS3231), the loop reads the whole clock once a second, just after it
-# ticks: it remembers when the last second began (ticks) and watches the
-# seconds register, 1 ms apart, only around the next expected tick, so a new
-# period's code is on screen within a few ms.  Otherwise it reads the clock
-# every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
+# ticks: it remembers when the last second began (ticks), wakes just before
+# the next one and reads the seconds register back to back until it ticks,
+# so a new period's code is on screen within a few ms.  Otherwise it reads
+# the clock every CLOCK_POLL_MS (CLOCK_POLL_ASLEEP_MS blanked).
 # Runs unmodified on rp2/esp32 and under the Unix port (the emulator).
 # A code that waits for a button press (touch accounts) does not stop the
 # loop: the server defers its reply and the loop finishes it on the press.
@@ -36,16 +44,57 @@ from fob.settings import Settings
 from fob.storage import Store
 from fob.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
-LOOP_MS = 10  # sleep between turns, screen on
+try:
+    import select
+    from io import IOBase
+except ImportError:
+    IOBase = None
+
+try:
+    from micropython import const
+except ImportError:  # CPython, for the tests
+
+    def const(x):
+        return x
+
+
+LOOP_MS = 10  # sleep between turns, screen on (the button polled: no pin IRQ)
 LOOP_ASLEEP_MS = 50  # ... and blanked, until the button's pin goes down
+LONGEST_MS = 1000  # with a pin IRQ: the longest sleep, whatever is due
 CLOCK_POLL_MS = 100  # clock reads while the screen is on, without a tick to follow
 CLOCK_POLL_ASLEEP_MS = 1000  # ... and while it is blanked (jump detection)
 TOUCH_MS = 15000
 DOUBLE_MS = 400  # a second short press this soon after the first: type the code (fob/keyboard.py)
 POWER_READ_MS = 2000  # USB and the battery are read this often while awake (they move slowly)
 EDGE_LEAD_MS = 1  # start watching for the next second this early
+AHEAD_MS = 3  # ... and wake this early to draw its frame first (known to 2 ms)
 EDGE_POLL_MS = 1  # seconds register reads this far apart around the tick
 EDGE_WINDOW_MS = 30  # no tick this long after it was due: poll every turn
+EDGE_SPIN_MS = 3  # at the expected tick, reads back to back for this long
+
+
+_STREAM_POLL = const(3)  # MicroPython's MP_STREAM_POLL ioctl request
+_POLL_RD = const(1)  # ... and its "readable" flag
+
+
+if IOBase is not None:
+
+    class Wake(IOBase):
+        """A stream select.poll finds readable once ``set`` is True: the
+        button's pin IRQ sets it, so one poll sleeps until a press, serial
+        input or the next deadline (as MicroPython's asyncio ThreadSafeFlag
+        does)."""
+
+        def __init__(self):
+            self.set = False
+
+        def ioctl(self, req, flags):
+            if req == _STREAM_POLL and self.set:
+                return flags & _POLL_RD
+            return 0
+
+        def on_edge(self, pin):
+            self.set = True
 
 
 class App:
@@ -118,8 +167,32 @@ class App:
         self._sec_at = None
         self._due = self.screen.active
         self._win_end = self._due
+        self._sharp = False  # where the second begins is known to 2 ms
+        self._ahead_sec = None  # the second whose successor was drawn ahead
         self._verify = False
         self.read_clock(self.screen.active)
+        self._wake = None
+        self._sleep = None
+        self._wake_on_edges()
+
+    def _wake_on_edges(self):
+        # Sleep until something is due, a press or serial input: the button's
+        # pin IRQ and stdin in one select.poll.  Without a pin IRQ, io.IOBase
+        # or select (the Unix port) the loop polls every LOOP_MS instead.
+        b = self.hw.button
+        if b is None or IOBase is None:
+            return
+        try:
+            wake = Wake()
+            p = select.poll()
+            p.register(self.link.stdin, select.POLLIN)
+            p.register(wake, select.POLLIN)
+            if not b.wake_on_edges(wake.on_edge):
+                return
+        except Exception:
+            return
+        self._wake = wake
+        self._sleep = getattr(p, "ipoll", p.poll)
 
     # ---- access control ------------------------------------------------------
     def _held_at_boot(self):
@@ -127,6 +200,9 @@ class App:
         if b is None:
             return False
         start = ticks_ms()
+        b.poll(start)
+        if not b.is_down():
+            return False  # up at power-on: no hold to confirm, no wait
         while ticks_diff(ticks_ms(), start) < b.debounce_ms + 20:
             b.poll()
             sleep_ms(5)
@@ -267,6 +343,36 @@ class App:
                 self.read_clock(now)
             self._due = ticks_add(now, CLOCK_POLL_MS)
             return
+        sent = False
+        if s == self._sec and self._sharp and ticks_diff(self._win_end, now) > 0:
+            # The tick is due within a ms or so (known to 2 ms): the next
+            # second's frame is drawn now, before it, then the seconds
+            # register read back to back and the frame sent the moment it
+            # ticks, so a new period's code goes out as soon as it begins.
+            sc = self.screen
+            ahead = False
+            if self._ahead_sec != s:  # once a second: a late tick is not drawn again
+                self._ahead_sec = s
+                ahead = sc.clock_state == proto.CLOCK_OK and sc.draw_ahead()
+                # Drawn: wait for the watch to begin (the tick less EDGE_LEAD_MS).
+                d = ticks_diff(ticks_add(self._due, AHEAD_MS - EDGE_LEAD_MS), ticks_ms())
+                if 0 < d <= AHEAD_MS:
+                    sleep_ms(d)
+            now = ticks_ms()
+            end = ticks_add(now, EDGE_SPIN_MS)
+            while s == self._sec and ticks_diff(end, now) > 0:
+                self._sec_at = now  # the last read of the old second
+                now = ticks_ms()
+                try:
+                    s = self._second()
+                except Exception:
+                    break  # the next turn's read says what is wrong
+            if ahead:
+                if s == (self._sec + 1) % 60:
+                    sc.send_ahead()
+                    sent = True
+                else:
+                    sc.drop_ahead()
         if s != self._sec:
             last = self._sec_at
             first = self._sec is None
@@ -274,21 +380,28 @@ class App:
             self._sec = s
             sc = self.screen
             if not first and sc.time is not None and sc.clock_state == proto.CLOCK_OK and s == (prev + 1) % 60:
-                # The next second, as expected: show it now, and read the
-                # whole clock (jump check) right after the frame went out.
-                sc.time += 1
+                # The next second, as expected: show it now (drawn ahead and
+                # sent already, or at this turn's update), and read the whole
+                # clock (jump check) right after the frame went out.
+                if not sent:
+                    sc.time += 1
                 self._verify = True
             else:
                 self.read_clock(now)
             if first or last is None or ticks_diff(now, last) > LOOP_MS + LOOP_MS:
                 # Where the second begins is not known (well) yet: look
                 # every turn.
+                self._sharp = False
                 self._due = ticks_add(now, LOOP_MS)
                 self._win_end = now
             else:
                 # The tick came after ``last`` (the last read of the old
                 # second), so the next one comes after ``last`` + 1 s.
-                self._due = ticks_add(last, 1000 - EDGE_LEAD_MS)
+                # Known to a few ms only: read every EDGE_POLL_MS around it
+                # next time (a few reads), and back to back only once it is
+                # known to 2 ms (a spin over 10 ms of doubt is 60 reads).
+                self._sharp = ticks_diff(now, last) <= 2
+                self._due = ticks_add(last, 1000 - (AHEAD_MS if self._sharp else EDGE_LEAD_MS))
                 self._win_end = ticks_add(self._due, EDGE_WINDOW_MS)
         else:
             if ticks_diff(now, self._clock_at) >= 1000 + EDGE_WINDOW_MS:
@@ -299,6 +412,8 @@ class App:
         self._sec_at = now
 
     def step(self):
+        if self._wake is not None:
+            self._wake.set = False  # before the button is read: a later edge wakes the next turn
         now = ticks_ms()
         if self.link.serve():
             self.screen.force = True  # an account or the clock may have changed
@@ -327,17 +442,61 @@ class App:
     def pause_ms(self):
         """How long the loop may sleep before its next turn."""
         b = self.hw.button
+        if self._wake is not None:
+            return self._due_ms(b, ticks_ms())
         if (
             not self.screen.ui.awake
             and self._touch is None
             and self.server.pending is None
-            and (b is None or not (b._raw or b.is_pressed()))
+            and (b is None or not (b.is_down() or b.is_pressed()))
         ):
             return LOOP_ASLEEP_MS  # a press that began is then polled every LOOP_MS
         if self._second is None or not self.screen.ui.awake:
             return LOOP_MS  # blank with a press under way: no tick to follow
         d = ticks_diff(self._due, ticks_ms())
         return LOOP_MS if d > LOOP_MS else (d if d > 0 else 0)  # the tick is near
+
+    def _due_ms(self, b, now):
+        # With the pin IRQ: the time to the first thing due that no edge or
+        # serial byte brings (at most LONGEST_MS).
+        wait = LONGEST_MS
+        d = b.due_ms(now)
+        if 0 <= d < wait:
+            wait = d
+        if self._touch is not None:
+            d = self.touch_ms - ticks_diff(now, self._touch[0])
+            if d < wait:
+                wait = d
+        if self.screen.ui.awake and self._second is not None:
+            d = ticks_diff(self._due, now)
+            e = 1000 - ticks_diff(now, self._clock_at)
+            if e < d:
+                d = e
+        else:
+            d = (CLOCK_POLL_MS if self.screen.ui.awake else CLOCK_POLL_ASLEEP_MS) - ticks_diff(now, self._clock_at)
+        if d < wait:
+            wait = d
+        d = self.screen.due_ms(now, self._touch is not None)
+        if 0 <= d < wait:
+            wait = d
+        d = self.server.due_ms(now)
+        if 0 <= d < wait:
+            wait = d
+        if self.power is not None:
+            d = POWER_READ_MS - ticks_diff(now, self._power_at)
+            if d < wait:
+                wait = d
+        return wait if wait > 0 else 0
+
+    def pause(self):
+        """Sleep between turns: until the next thing due, a button edge or
+        serial input (pin IRQ), else LOOP_MS (the button polled)."""
+        ms = self.pause_ms()
+        if self._wake is None:
+            sleep_ms(ms)
+        elif ms > 0 and not self._wake.set:
+            for _ in self._sleep(ms):
+                break
 
     def run(self):
         while True:
@@ -348,7 +507,7 @@ class App:
             except Exception:
                 # Keep serving; whatever failed is retried next time round.
                 self.screen.force = True
-            sleep_ms(self.pause_ms())
+            self.pause()
 
 
 def _keyboard():

@@ -345,14 +345,12 @@ def _trunc(d: ptr8, n: int, digits: int) -> int:
     return int(v)
 
 
-# "%0Nd" formatting builds the str without the qstr lookup that str(bytes)
-# does (a linear search costing thousands of instructions on an MCU).
-_FMT = tuple("%%0%dd" % n for n in range(11))
-
-
 def truncate(digest, digits):
     """RFC 4226 truncation of `digest` to a `digits`-long decimal string."""
-    return _FMT[digits] % _trunc(digest, len(digest), digits)
+    # "%0*d" builds the str without the qstr lookup that str(bytes) does (a
+    # linear search costing thousands of instructions on an MCU), and with
+    # no table of formats held in RAM.
+    return "%0*d" % (digits, _trunc(digest, len(digest), digits))
 
 
 def _native(hexwords):

@@ -4,10 +4,11 @@
 #   fast  fob.fast: viper (native Thumb) engines, on ports with the emitter
 #   c     the interpreter's C hashlib, for the algorithms it has
 #   py    fob.sha: portable pure Python, for everything else
-# The default takes, per algorithm, the faster of fast and c where a port has
-# both, timed once on the chip itself (on the real rp2 port C hashlib beats
-# viper for SHA-1), else the one it has, else py.  Tests force each path with
-# use_path() so that one cannot hide behind another.
+# The default takes, per algorithm, c where the port has it (within 10 % of
+# the viper engines on the RP2040, faster on the Cortex-M4: docs/benchmarks.md),
+# else fast, else py.  fob.fast is imported only when an algorithm needs it (about
+# 5 KB of heap on a Pico).  Tests force each path with use_path() so that one
+# cannot hide behind another.
 # Times and counters are plain ints (big ints where needed): no float time,
 # and nothing assumes 64-bit small ints.
 
@@ -15,8 +16,6 @@ try:
     import hashlib
 except ImportError:  # a port built without it
     hashlib = None
-
-from fob import sha
 
 try:
     from struct import pack_into as _pack_into
@@ -31,19 +30,44 @@ def _hmac_pads(key, block, hash_key):
     # RFC 2104: a key longer than the block is hashed first, then zero-padded.
     if len(key) > block:
         key = hash_key(key)
+    key = bytes(key) + bytes(block - len(key))
+    try:
+        # As whole numbers: a few calls into C, where a loop over the block
+        # takes about a millisecond on an RP2040.
+        k = int.from_bytes(key, "big")
+        return (
+            bytearray((k ^ _pad_int(0x36, block)).to_bytes(block, "big")),
+            bytearray((k ^ _pad_int(0x5C, block)).to_bytes(block, "big")),
+        )
+    except (AttributeError, OverflowError, TypeError, ValueError):
+        pass  # a port without big ints: byte by byte
     ipad = bytearray(block)
     opad = bytearray(block)
     for i in range(block):
-        k = key[i] if i < len(key) else 0
-        ipad[i] = k ^ 0x36
-        opad[i] = k ^ 0x5C
+        ipad[i] = key[i] ^ 0x36
+        opad[i] = key[i] ^ 0x5C
     return ipad, opad
+
+
+_PADS = {}
+
+
+def _pad_int(byte, block):
+    # The block of ``byte`` repeated, as a number; made once for each kind.
+    k = (byte, block)
+    v = _PADS.get(k)
+    if v is None:
+        v = _PADS[k] = int.from_bytes(bytes((byte,)) * block, "big")
+    return v
 
 
 class PyEngine:
     """HMAC on fob.sha with the inner and outer states computed once."""
 
     def __init__(self, key, name):
+        from fob import sha  # only this path needs it (heap on a Pico)
+
+        self._sha = sha
         self._name = name
         block, _, _, init, compress = sha.SPECS[name]
         self._block = block
@@ -55,8 +79,9 @@ class PyEngine:
 
     def mac(self, msg):
         b = self._block
-        inner = sha.finish(self._name, self._inner, msg, b + len(msg))
-        return sha.finish(self._name, self._outer, inner, b + len(inner))
+        finish = self._sha.finish
+        inner = finish(self._name, self._inner, msg, b + len(msg))
+        return finish(self._name, self._outer, inner, b + len(inner))
 
 
 def _c_engine(name):
@@ -100,42 +125,34 @@ PATHS = {
     "c": {n: _c_engine(n) for n in ALGORITHMS if _probe_c(n)},
 }
 _truncate_fast = None
-try:
-    # Only ports with the native emitter can compile fob.fast.
-    from fob import fast as _fast
+_fast_tried = False
 
-    PATHS["fast"] = dict(_fast.ENGINES)
-    _truncate_fast = getattr(_fast, "truncate", None)
-except (ImportError, SyntaxError, AttributeError, NotImplementedError, ValueError):
-    pass
+
+def load_fast():
+    """Import fob.fast's engines into PATHS (once); True where the port can
+    compile them (the native emitter)."""
+    global _fast_tried, _truncate_fast
+    if not _fast_tried:
+        _fast_tried = True
+        try:
+            from fob import fast as _fast
+
+            PATHS["fast"] = dict(_fast.ENGINES)
+            _truncate_fast = getattr(_fast, "truncate", None)
+        except (ImportError, SyntaxError, AttributeError, NotImplementedError, ValueError):
+            pass
+    return "fast" in PATHS
+
 
 PATH = None  # None: the best path per algorithm; else a forced path name
 _BEST = {}  # algorithm -> the path chosen for it, decided at first use
 
 
-def _fastest(algorithm, candidates):
-    """The candidate path that computes one HMAC soonest on this chip."""
-    try:
-        from time import ticks_diff, ticks_us
-    except ImportError:
-        return candidates[0]
-    key = b"\x5a" * 20
-    msg = b"\x00" * 8
-    best, best_us = candidates[0], None
-    for p in candidates:
-        engine = PATHS[p][algorithm](key)
-        engine.mac(msg)  # warm-up: first calls may allocate
-        t0 = ticks_us()
-        engine.mac(msg)
-        us = ticks_diff(ticks_us(), t0)
-        if best_us is None or us < best_us:
-            best, best_us = p, us
-    return best
-
-
 def use_path(name=None):
     """Force one path ("fast", "c", "py"), or None for the best one."""
     global PATH
+    if name == "fast":
+        load_fast()
     if name is not None and name not in PATHS:
         raise ValueError("path %r is not available on this interpreter" % name)
     PATH = name
@@ -147,11 +164,10 @@ def path_for(algorithm):
         return PATH if algorithm in PATHS[PATH] else None
     best = _BEST.get(algorithm)
     if best is None:
-        have = [p for p in ("fast", "c") if p in PATHS and algorithm in PATHS[p]]
-        if len(have) > 1:
-            best = _fastest(algorithm, have)
-        elif have:
-            best = have[0]
+        if algorithm in PATHS["c"]:
+            best = "c"
+        elif load_fast() and algorithm in PATHS["fast"]:
+            best = "fast"
         elif algorithm in PATHS["py"]:
             best = "py"
         else:
@@ -161,6 +177,8 @@ def path_for(algorithm):
 
 
 def _check_algorithm(algorithm):
+    if algorithm in ALGORITHMS:
+        return algorithm  # the stored names: no lower() (a new str each time)
     if not isinstance(algorithm, str) or algorithm.lower() not in ALGORITHMS:
         raise ValueError("unknown algorithm %r: use sha1, sha256 or sha512" % (algorithm,))
     return algorithm.lower()
@@ -183,8 +201,7 @@ def _truncate(digest, digits):
     # RFC 4226 section 5.3 dynamic truncation.
     o = digest[len(digest) - 1] & 0x0F
     code = ((digest[o] & 0x7F) << 24) | (digest[o + 1] << 16) | (digest[o + 2] << 8) | digest[o + 3]
-    s = str(code % _POW10[digits])
-    return "0" * (digits - len(s)) + s
+    return "%0*d" % (digits, code % _POW10[digits])  # one new str, not three
 
 
 class OtpKey:

@@ -92,11 +92,13 @@ class Screen:
         self._seen_access_damaged = None
         self._seen_access_set = None
         self._acct = None  # (index, generation) the cached texts/key belong to
+        self._p = None  # the shown account's Params (_params())
+        self._p_index = -1  # ... for this account
+        self._p_generation = -1  # ... and store generation
         self._key = None
         self._code_step = None
         self._code = ""
-        self._next_step = None  # the next period's code, worked out ahead
-        self._next_code = ""
+        self._ahead = None  # the time shown before draw_ahead(), until sent or dropped
         self.force = True
         # A note shown for MAINTENANCE_MS at power-on: the maintenance boot,
         # else that wrong passwords erase the accounts (wipe_after is on).
@@ -182,7 +184,7 @@ class Screen:
         screen = self._screen()
         if screen == _S_CODE:
             self._account()
-            p = self.store.params(self.index)
+            p = self._params()
             if self.time // p.period == self._code_step:
                 return self._code
             return self._key.totp(self.time, p.digits, p.period)
@@ -273,6 +275,71 @@ class Screen:
             self.draw()
             self.ui.settle()  # on after a wake, whatever was drawn
 
+    # ---- the next second, drawn before the RTC ticks (app.py) ---------------
+    def draw_ahead(self):
+        """Draw the next second's frame (a new period's code too) without
+        sending it; True if drawn: send_ahead() at the tick, or drop_ahead()."""
+        if not self.ui.awake or self.force or self.time is None or self.clock_state != proto.CLOCK_OK:
+            return False
+        self._ahead = self.time
+        self.time += 1
+        self.ui.hold = True
+        try:
+            self.draw()
+        except Exception:
+            self.ui.hold = False
+            self.drop_ahead()
+            return False
+        return True
+
+    def send_ahead(self):
+        """The tick came: the panel gets the frame drawn ahead."""
+        self._ahead = None
+        self.ui.flush()
+
+    def drop_ahead(self):
+        """No tick as expected: back to the time shown, redrawn from scratch
+        at the next update (the panel never got the frame drawn ahead)."""
+        if self._ahead is not None:
+            self.time = self._ahead
+            self._ahead = None
+        self.ui.hold = False
+        self.force = True
+
+    def due_ms(self, now, waiting):
+        """Milliseconds until update() has something to do that no event
+        brings (blanking, a scroll step, an HOTP code's next second or its
+        end, a note's or notice's end, a display retry); -1: nothing."""
+        d = -1
+        ui = self.ui
+        if ui.failed:
+            d = DISPLAY_RETRY_MS - ticks_diff(now, self._display_at)
+        if not ui.awake or waiting:
+            return d if d > 0 or d == -1 else 0
+        if self.force:
+            return 10  # a redraw failed: try again soon, not in a spin
+        e = self.blank_ms - ticks_diff(now, self.active)
+        if d < 0 or e < d:
+            d = e
+        if ui.scrolls:
+            e = ticks_diff(self._scroll_at, now)
+            if e < d:
+                d = e
+        if self._hotp is not None:
+            left = self.hotp_ms - ticks_diff(now, self._hotp_at)
+            e = left - ((left + 999) // 1000 - 1) * 1000 if left > 0 else 0
+            if e < d:
+                d = e
+        if self._note_at is not None:
+            e = MAINTENANCE_MS - ticks_diff(now, self._note_at)
+            if e < d:
+                d = e
+        if self._notice_at is not None:
+            e = getattr(self.board, "NOTICE_MS", NOTICE_MS) - ticks_diff(now, self._notice_at)
+            if e < d:
+                d = e
+        return d if d > 0 else 0
+
     def _account(self):
         # Texts and key of the shown account, rebuilt only when it changes.
         key = (self.index, self.store.generation)
@@ -280,10 +347,11 @@ class Screen:
             from fob import otp
 
             s = self.store
-            p = s.params(self.index)
+            p = self._params()
+            issuer, label = s.names_utf8(self.index)
             self.ui.prepare(
-                s.issuer(self.index),
-                s.label(self.index),
+                issuer,
+                label,
                 self.index,
                 s.count(),
                 (self.hotp_ms + 999) // 1000 if p.hotp else p.period,
@@ -291,7 +359,17 @@ class Screen:
             self._key = otp.OtpKey(s.key(self.index), p.algorithm)  # one at a time
             self._acct = key
             self._code_step = None
-            self._next_step = None
+
+    def _params(self):
+        # The shown account's Params, parsed again only when the account or
+        # the store changed (each second's frame uses the same).
+        i = self.index
+        g = self.store.generation
+        if self._p is None or self._p_index != i or self._p_generation != g:
+            self._p = self.store.params(i)
+            self._p_index = i
+            self._p_generation = g
+        return self._p
 
     def _screen(self):
         if self.store.state != proto.STORE_OK:
@@ -307,7 +385,7 @@ class Screen:
             return _S_WIPED if self.settings.wiped(self.access) else _S_EMPTY
         if self.index >= n:
             self.index = n - 1
-        p = self.store.params(self.index)
+        p = self._params()
         if p.hotp:
             return _S_HOTP if p.touch or not self.access.is_set else _S_HOTP_USB
         st = self.clock_state
@@ -364,23 +442,14 @@ class Screen:
         ui = self.ui
         if screen == _S_CODE:
             self._account()
-            p = self.store.params(self.index)
+            p = self._params()
             period = p.period
             step = t // period
             if step != self._code_step:
-                if step == self._next_step:
-                    self._code = self._next_code  # worked out ahead
-                else:
-                    self._code = self._key.totp(t, p.digits, period)
+                self._code = self._key.totp(t, p.digits, period)
                 self._code_step = step
             left = period - t % period
             ui.code(self._code, left, period)
-            if left <= 2 and self._next_step != step + 1:
-                # After this frame went out: the next period's code and its
-                # digits, so that frame needs only a copy and the wire.
-                self._next_code = self._key.totp((step + 1) * period, p.digits, period)
-                self._next_step = step + 1
-                ui.prerender(self._next_code)
         elif screen == _S_HOTP:
             self._account()
             if (

@@ -214,6 +214,13 @@ class Server:
             self.lock()
         self.access.tick(now)
 
+    def due_ms(self, now):
+        """Milliseconds until tick() re-locks an idle session; -1: nothing due."""
+        if not self.unlocked:
+            return -1
+        d = proto.IDLE_LOCK_MS - ticks_diff(now, self._last)
+        return d if d > 0 else 0
+
     def respond(self, line, write):
         """Handle one request line and write its reply line through
         write(bytes), in small pieces (see send).  False when the reply is

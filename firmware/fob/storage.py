@@ -20,6 +20,7 @@
 
 import os
 import struct
+from array import array
 
 try:
     import gc
@@ -103,6 +104,8 @@ def parse(data, offs):
             raise ValueError("truncated")
         if kind == KIND_ACCOUNT:
             _check_account(data, p + 3, n)
+        if p > 0xFFFF:
+            raise ValueError("too large")  # offsets are 16-bit (CAPACITY is far below)
         if j < len(offs):
             offs[j] = p
         else:
@@ -156,8 +159,8 @@ class Store:
         # Offsets of the records (the first _n), and indexes into them of
         # the accounts, in order (the first _na): taken once, like the
         # buffer, so a change never needs a new block on a fragmented heap.
-        self._offs = [0] * _SLOTS
-        self._acc = [0] * _SLOTS
+        self._offs = array("H", bytes(2 * _SLOTS))  # 16-bit: half a list's heap
+        self._acc = array("H", bytes(2 * _SLOTS))
         self._n = 0
         self._na = 0
         self.state = proto.STORE_OK
@@ -306,6 +309,14 @@ class Store:
     def issuer(self, i):
         _, _, is_, ie, _, _ = self._strings(i)
         return str(bytes(self._data[is_:ie]), "utf-8")
+
+    def names_utf8(self, i):
+        """(issuer, label) of account i as views of their UTF-8 bytes, for
+        the screen: no str is made (on a port, each new str is looked up
+        among all the interned strings, most of a ms with .mpy files)."""
+        ls, le, is_, ie, _, _ = self._strings(i)
+        d = self._data
+        return d[is_:ie], d[ls:le]
 
     def params(self, i):
         """The Params of account i."""

@@ -1,8 +1,9 @@
 # What the OLED shows.  Draws into the SSD1306's frame buffer, then sends it
 # with one show(), so the panel never shows a half-drawn frame; show() sends
 # only the columns that changed.  While the same code stays up, a new second
-# redraws only the countdown; the next period's digits can be drawn ahead
-# (prerender()) so the new code goes out as soon as its period starts.
+# redraws only the countdown.  With ``hold`` set, a frame is drawn but not
+# sent: the app draws the next second ahead, before the RTC ticks, and
+# sends it (flush()) the moment the tick is seen.
 #
 # Layout (128x64):  page 0  issuer (or label)         "2/5" at the right
 #                   page 1  label (when there is an issuer)
@@ -24,6 +25,17 @@
 import framebuf
 
 from fob import font
+
+try:
+    from fob.bytecopy import byte_at, copy8, copyn, zero
+except Exception:  # no viper (CPython): glyphs drawn with framebuf and Python
+    copy8 = None
+    copyn = None
+    zero = None
+
+    def byte_at(s, i):
+        return ord(s[i])
+
 
 try:
     from micropython import const
@@ -59,19 +71,19 @@ class UI:
         self.h = display.height if display else 64
         self.small = self.h == 32
         self._region = self.w - 4 if self.small else self.w  # the code's width
+        # Digits: copied page by page from the font's bytes (fob.bytecopy),
+        # or, without viper, blitted from a FrameBuffer each.
         self._digits = {}
-        for name in ("large", "narrow"):
-            fbs = []
-            for d in range(10):
-                w, h, data = font.digit_glyph(name, d)
-                fbs.append(framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_VLSB))
-            self._digits[name] = fbs
-        # The code the frame buffer shows (None: redraw it all), and the
-        # digits drawn ahead (prerender()) in a strip the size of their pages.
+        if copyn is None:
+            for name in ("large", "narrow"):
+                fbs = []
+                for d in range(10):
+                    w, h, data = font.digit_glyph(name, d)
+                    fbs.append(framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_VLSB))
+                self._digits[name] = fbs
+        # The code the frame buffer shows (None: redraw it all).
         self._shown = None
-        self._pre_code = None
-        self._pre = bytearray(self.w * 3)
-        self._pre_fb = framebuf.FrameBuffer(self._pre, self.w, 24, framebuf.MONO_VLSB)
+        self.hold = False  # draw but do not send (flush() sends)
         # Per-account name lines, set by prepare(): glyph numbers, length,
         # page, cells of room and the first glyph shown (the scroll).
         self._idx = [bytearray(_LINE), bytearray(_LINE)]
@@ -95,8 +107,13 @@ class UI:
         self._contrast = 255
 
     # ---- plumbing ---------------------------------------------------------
+    def flush(self):
+        """Send what was drawn while held."""
+        self.hold = False
+        self._show()
+
     def _show(self):
-        if self.failed:
+        if self.failed or self.hold:
             return
         try:
             self.d.show()
@@ -121,13 +138,19 @@ class UI:
 
     def configure(self, flip, contrast):
         """Orientation and contrast (the settings); kept across recover()."""
+        # Only what differs from what the panel has: a flip sends the whole
+        # frame again (23 ms at 400 kHz), at every power-on if always sent.
+        turn = flip != self._flip
+        bright = contrast != self._contrast
         self._flip = flip
         self._contrast = contrast
         if self.failed:
             return
         try:
-            self.d.flip(flip)
-            self.d.contrast(contrast)
+            if turn:
+                self.d.flip(flip)
+            if bright:
+                self.d.contrast(contrast)
         except OSError:
             self.failed = True
 
@@ -186,6 +209,9 @@ class UI:
             data = font.EXTRA
             s = (g - 96) * 8
         o = page * self.w + col * 8
+        if copy8 is not None:
+            copy8(b, o, data, s)
+            return
         for j in range(8):
             b[o + j] = data[s + j]
 
@@ -194,14 +220,30 @@ class UI:
 
     # ---- names ----------------------------------------------------------------
     def _set_line(self, k, parts, page, cols):
-        # Line k: the glyph numbers of the strings in parts, one after another.
+        # Line k: the glyph numbers of the texts in parts (str, or UTF-8
+        # bytes: decoded here, so no str is made), one after another.
         idx = self._idx[k]
         n = 0
         for s in parts:
-            for ch in s:
-                if n < _LINE:
-                    idx[n] = font.index(ord(ch))
-                    n += 1
+            if isinstance(s, str):
+                s = s.encode()
+            i = 0
+            m = len(s)
+            while i < m and n < _LINE:
+                c = s[i]
+                if c < 0x80:
+                    i += 1
+                elif c < 0xE0:
+                    c = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F)
+                    i += 2
+                elif c < 0xF0:
+                    c = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)
+                    i += 3
+                else:
+                    c = 0x10000  # beyond the fonts: the placeholder
+                    i += 4
+                idx[n] = font.index(c)
+                n += 1
         self._n[k] = n
         self._page[k] = page
         self._cols[k] = cols
@@ -213,7 +255,27 @@ class UI:
         n = self._n[k]
         i = self._off[k]
         page = self._page[k]
-        for c in range(self._cols[k]):
+        cols = self._cols[k]
+        if copy8 is not None:
+            # Inlined _glyph(): a name line is up to 16 cells, each a call.
+            b = self.d.buffer
+            o = page * self.w
+            small = font.SMALL
+            extra = font.EXTRA
+            c = 0
+            while c < cols and i < n:
+                g = idx[i]
+                if g < 96:
+                    copy8(b, o, small, g * 8)
+                else:
+                    copy8(b, o, extra, (g - 96) * 8)
+                o += 8
+                c += 1
+                i += 1
+            if c < cols:
+                self.d.fill_rect(c * 8, page * 8, (cols - c) * 8, 8, 0)
+            return
+        for c in range(cols):
             if i < n:
                 self._glyph(idx[i], c, page)
             else:
@@ -308,7 +370,7 @@ class UI:
         right = len(pos) + 1 if pos else 0
         if self.small:
             right += self._secs + 1
-            self._set_line(0, (issuer, ":", label) if issuer else (label,), 0, COLS - right)
+            self._set_line(0, (issuer, b":", label) if issuer else (label,), 0, COLS - right)
             self._lines = 1
         elif issuer:
             self._set_line(0, (issuer,), 0, COLS - right)
@@ -326,7 +388,10 @@ class UI:
 
     def _header(self):
         d = self.d
-        d.fill(0)
+        if zero is None:
+            d.fill(0)
+        else:
+            zero(d.buffer, len(d.buffer))
         for k in range(self._lines):
             self._line(k)
         if self._pos:
@@ -346,14 +411,6 @@ class UI:
                 self._blank(col, page)
             col -= 1
 
-    def prerender(self, code):
-        """Draw ``code``'s digits ahead, for the next period's code()."""
-        if self.failed or code == self._pre_code:
-            return
-        self._pre_fb.fill(0)
-        self._digits_into(self._pre_fb, code, 0)
-        self._pre_code = code
-
     def code(self, code, left, period):
         """The account prepared last, with its code and seconds left."""
         if self.failed:
@@ -361,16 +418,13 @@ class UI:
         d = self.d
         y = 8 if self.small else 24
         if code != self._shown:
-            if self._shown is None:
+            same = self._shown is not None  # the same account: only the digits change
+            if not same:
                 self._header()
                 self._gauge_dirty = True
-            else:
-                d.fill_rect(0, y, self._region, 24, 0)  # same account: the digits only
-            if code == self._pre_code:
-                off = (y // 8) * self.w
-                d.buffer[off : off + 3 * self.w] = self._pre  # drawn ahead: a copy
-            else:
-                self._digits_into(d, code, y)
+            if same:
+                d.fill_rect(0, y, self._region, 24, 0)
+            self._digits_into(d, d.buffer, code, y)
             self._shown = code
         if left < 0:
             left = 0
@@ -429,11 +483,11 @@ class UI:
             return
         d.text(s, x - 2 - 8 * len(s), 49, 1)
 
-    def _digits_into(self, d, code, y):
+    def _digits_into(self, d, buf, code, y):
+        # Into FrameBuffer d over buf (w columns a page), at page-aligned y.
         n = len(code)
         name = font.font_for(n)
-        fbs = self._digits[name]
-        w = font.LARGE_W if name == "large" else font.NARROW_W
+        w, data = font.FONTS[name]
         sp = font.DIGIT_SPACING
         gaps = font.groups(n) - 1
         body = n * w + (n - 1 - gaps) * sp
@@ -441,10 +495,18 @@ class UI:
         if gap > _GAP:
             gap = _GAP
         x = (self._region - body - gaps * gap) // 2
+        row = (y // 8) * self.w
+        size = w * font.DIGIT_H // 8
         for i in range(n):
             if i and font.gap_before(n, i):
                 x += gap - sp
-            d.blit(fbs[ord(code[i]) - 48], x, y)
+            g = byte_at(code, i) - 48
+            if copyn is None:
+                d.blit(self._digits[name][g], x, y)
+            else:
+                s = g * size
+                for p in range(font.DIGIT_H // 8):
+                    copyn(buf, row + p * self.w + x, data, ((s + p * w) << 8) | w)
             x += w + sp
 
     def hotp(self, lines=None):

@@ -206,18 +206,16 @@ def press_latency(pico: EmulatedPico, watch: OledWatch, secrets: dict[str, str])
 
 def wire_floor_ms(old: bytes, new: bytes) -> float:
     """The least wire time that can change ``old``'s code into ``new``'s:
-    in each of the code's pages (3-5 of a 128x64 panel), the bytes from
-    the first changed column to the last, at 400 kHz (9 bit times a byte);
-    no addressing or commands counted."""
+    the bytes that differ in the code's pages (3-5 of a 128x64 panel), a
+    column of a page each, at 400 kHz (9 bit times a byte); no addressing
+    or commands counted."""
     total = 0
     for page in CODE_PAGES:
-        cols = [
-            x
+        total += sum(
+            1
             for x in range(WIDTH)
             if any(old[(8 * page + r) * WIDTH + x] != new[(8 * page + r) * WIDTH + x] for r in range(8))
-        ]
-        if cols:
-            total += cols[-1] - cols[0] + 1
+        )
     return total * 9 / 400e3 * 1e3
 
 
@@ -271,13 +269,15 @@ def run(image: Path, rounds: int, seed: int, full: bool = True, blank: bool = Tr
                 res["period_floor"].append(floor)
                 res["provision"].append(provision_round_trip(pico, base64.b32encode(rng.randbytes(20)).decode()))
             if full:
-                # Keep the code up while it is measured: a press, then 5 s.
+                # Keep the code up while it is measured: a press, then 29 s
+                # (the screen blanks 30 s after it), so one period boundary,
+                # as in any 30 s of a code shown, and its new code's frame.
                 pico._pin(0, pico.emulated_ns() + 5_000_000)
                 pico._pin(1, pico.emulated_ns() + 105_000_000)
                 pico.advance(0.5)
-                res["busy_code"], res["i2c_code"] = busy_share(pico, 5)
+                res["busy_code"], res["i2c_code"] = busy_share(pico, 29)
                 if blank:
-                    pico.advance(35, timeout=600)  # the screen blanks after 30 s
+                    pico.advance(5, timeout=600)  # the screen blanks 30 s after the press
                     res["busy_blank"], res["i2c_blank"] = busy_share(pico, 10)
         finally:
             pico.on_i2c_write = None

@@ -43,7 +43,7 @@ def _add(client: ProtocolClient, **args) -> dict:
 
 @pytest.mark.parametrize("heap, deployed", [(DEFAULT_HEAP, "source"), ("240K", "mpy")])
 def test_100_largest_accounts_fit_in_a_pico_sized_heap(make_token, heap, deployed, rng, request):
-    assert DEFAULT_HEAP == "320K"
+    assert DEFAULT_HEAP == "384K"
     fw = request.getfixturevalue("firmware_mpy") if deployed == "mpy" else None
     tok = make_token(heap=heap, rtc_set=True, freeze=T0, firmware_dir=fw)
     keys = {}

@@ -43,7 +43,7 @@ def _compare(cases, output: str, label: str) -> int:
 
 
 def _paths_of(run_snippet) -> list[str]:
-    out = run_snippet("from fob import otp; print(' '.join(sorted(otp.PATHS)))")
+    out = run_snippet("from fob import otp; otp.load_fast(); print(' '.join(sorted(otp.PATHS)))")
     return out.split()
 
 
@@ -55,7 +55,9 @@ def test_unix_port_all_paths(tmp_path):
     cases = generate(SEED, UNIX_CASES) + bad_cases()
     (tmp_path / "cases.txt").write_text("\n".join(line(c) for c in cases))
     dirs = [SUPPORT, ROOT / "firmware"]
-    paths = run_upy(["-c", "from fob import otp; print(' '.join(sorted(otp.PATHS)))"], tmp_path, dirs).split()
+    paths = run_upy(
+        ["-c", "from fob import otp; otp.load_fast(); print(' '.join(sorted(otp.PATHS)))"], tmp_path, dirs
+    ).split()
     assert {"c", "py"} <= set(paths)
     for p in paths:
         out = run_upy([str(SUPPORT / "mpy_case_runner.py"), p, "cases.txt"], tmp_path, dirs)

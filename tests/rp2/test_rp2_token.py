@@ -357,13 +357,16 @@ def test_factory_wipe_needs_the_button_held(make_pico):
 @pytest.mark.slow
 def test_hmac_path_chosen_on_the_real_port_is_the_fastest(make_pico):
     """Which HMAC path fob.otp picks per algorithm on rp2, and the cycles of
-    each (emulated time: the same on any host)."""
+    each (emulated time: the same on any host): C hashlib where the port
+    has the algorithm (fob.fast's 5 KB of heap is then never loaded), and
+    it costs at most 15 % more than the quickest path; the viper engines
+    for SHA-512, which the port's hashlib lacks."""
     pico = make_pico()
     paths, output = hmac_paths(pico.port, timeout=120)
     assert len(paths) == 3, output
     for alg, (chosen, us) in paths.items():
         fastest = min(us, key=us.get)
-        # The chosen path is the fastest, or within 10 % of it.
-        assert us[chosen] <= us[fastest] * 1.1, (alg, chosen, us)
+        assert chosen == ("c" if "c" in us else "fast"), (alg, chosen, us)
+        assert us[chosen] <= us[fastest] * 1.15, (alg, chosen, us)
     pico.restart()  # mpremote's Ctrl-C stopped the app: a reset brings it back
     pico.wait_ready(60)

@@ -9,6 +9,8 @@ import re
 
 import pyotp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otpfob.emu.testing import grouped
 from support.fw import AppRig, install_framebuf
@@ -174,3 +176,234 @@ def test_128x32_layout(tmp_path, monkeypatch):
     assert r.code() == grouped(pyotp.TOTP(SECRET, digits=10).at(T0))
     r.press()
     assert r.code() == grouped(pyotp.TOTP(SECRET).at(T0))
+
+
+def test_button_says_when_it_must_be_read_again():
+    from fob.drivers.button import LONG, NONE, Button
+    from support.fw import _Pin
+
+    pin = _Pin(1)
+    b = Button(pin, debounce_ms=30, long_ms=800)
+    b.poll(0)
+    assert b.due_ms(0) == -1  # up and still: only an edge can change anything
+    pin.level = 0
+    assert b.poll(100) == NONE
+    assert b.due_ms(110) == 20  # the debounce ends 30 ms after the edge
+    assert b.poll(130) == NONE and b.is_pressed()
+    assert b.due_ms(130) == 800  # ... then the press becomes long
+    assert b.due_ms(900) == 30
+    assert b.poll(930) == LONG
+    assert b.due_ms(940) == -1
+
+
+def test_with_a_pin_irq_the_loop_sleeps_until_something_is_due(tmp_path, monkeypatch):
+    """The rp2 loop (fob.app.Wake in a select.poll with stdin), its poll
+    played by a sleep in virtual time that the IRQ's flag cuts short."""
+    from fob.app import CLOCK_POLL_ASLEEP_MS, CLOCK_POLL_MS, Wake
+    from support.fw import VIRTUAL_TICKS
+
+    monkeypatch.chdir(tmp_path)
+    rig = Rig(BLANK_MS=3000)
+    rig.call(op="add", label="a", secret=SECRET)
+    rig.call(op="add", label="b", secret=SECRET)
+    app = rig.app
+    sleeps = []
+
+    def sleep(ms):
+        sleeps.append(ms)
+        VIRTUAL_TICKS.now += ms
+        return iter(())
+
+    app._wake = Wake()
+    app._sleep = sleep
+
+    def turns(ms):
+        end = rig.now_ms + ms
+        while rig.now_ms < end:
+            app.step()
+            app.pause()
+
+    def edge(level):
+        rig.pin.level = level
+        app._wake.on_edge(rig.pin)  # what the pin IRQ does
+
+    turns(1000)
+    # No second to follow (this RTC has no seconds register): a clock read
+    # each CLOCK_POLL_MS, not a turn each LOOP_MS.
+    assert 1000 // CLOCK_POLL_MS - 1 <= len(sleeps) <= 1000 // CLOCK_POLL_MS + 2, sleeps
+    assert rig.text()[0].startswith("a") and rig.code()
+    # A press: the edge wakes the loop at once; it is read again when the
+    # debounce ends, and the release moves to the next account at once.
+    edge(0)
+    n = len(sleeps)
+    app.pause()
+    assert len(sleeps) == n  # the flag is set: no sleep, the next turn comes at once
+    app.step()
+    assert 0 < app.pause_ms() <= 10  # the debounce (10 ms on this rig)
+    turns(60)
+    edge(1)
+    app.step()
+    assert rig.text()[0].startswith("b")
+    # Blanked BLANK_MS after the press, exactly, then a turn a second.
+    pressed = rig.now_ms
+    while True:
+        app.step()
+        if not app.screen.ui.awake:
+            break
+        app.pause()
+    assert rig.now_ms - pressed == 3000  # the deadline is slept to, not polled for
+    del sleeps[:]
+    turns(5000)
+    assert len(sleeps) <= 5000 // CLOCK_POLL_ASLEEP_MS + 1, sleeps
+
+
+class _TickingRTC:
+    """A DS3231 as the loop sees it (read() and the seconds register
+    alone), its second beginning ``phase_us`` into each second of virtual
+    time; each read takes READ_US on the bus, so virtual time moves."""
+
+    READ_US = 150  # a seconds read at 400 kHz: address, register, address, data
+
+    def __init__(self, phase_us):
+        from support.fw import VIRTUAL_TICKS
+
+        self.ticks = VIRTUAL_TICKS
+        self.us = VIRTUAL_TICKS.now * 1000
+        self.phase = phase_us
+        # 25 s into a period: a new code 5 s in, the check's most telling second.
+        self.t0 = T0 // 30 * 30 + 25 - (self.us - phase_us) // 1_000_000
+        self.seconds_reads = 0
+        self.stop_at = None  # a stopped oscillator: the time stays here
+
+    def _now_us(self):
+        self.us = max(self.us, self.ticks.now * 1000) + self.READ_US
+        self.ticks.now = self.us // 1000
+        return self.us
+
+    def _t(self, us):
+        t = self.t0 + (us - self.phase) // 1_000_000
+        return t if self.stop_at is None or t < self.stop_at else self.stop_at
+
+    def second(self):
+        self.seconds_reads += 1
+        return self._t(self._now_us()) % 60
+
+    def read(self):
+        return self._t(self._now_us()), False
+
+    def set_unix(self, t):
+        self.t0 += t - self._t(self._now_us())
+
+
+def _irq_rig_on(phase_us):
+    """A rig whose loop sleeps as on rp2 (fob.app.Wake; its poll played by
+    a sleep in virtual time) on a _TickingRTC, with one TOTP account."""
+    from fob.app import Wake
+    from support.fw import VIRTUAL_TICKS
+
+    rig = Rig(BLANK_MS=60_000)
+    rtc = _TickingRTC(phase_us)  # after the rig: its virtual ticks start there
+    rig.app.hw.rtc = rig.app.clock.rtc = rtc
+    rig.app._second = rtc.second
+    rig.call(op="add", label="a", secret=SECRET)
+    rig.app._wake = Wake()
+
+    def sleep(ms):
+        VIRTUAL_TICKS.now += ms
+        return iter(())
+
+    rig.app._sleep = sleep
+    return rig, rtc
+
+
+@settings(max_examples=10, deadline=None)
+@given(phase_us=st.integers(0, 999_999))
+def test_the_loop_finds_the_rtcs_tick_and_then_reads_it_a_few_times_a_second(tmp_path_factory, phase_us):
+    """Following the DS3231's second with a pin IRQ loop: a wake costs at
+    most one second of reads every LOOP_MS and one of reads every
+    EDGE_POLL_MS; then each new second is on screen within a read or two
+    of its tick, for a few reads a second.  The next second's frame is
+    drawn before the tick, but the panel never gets it early: whenever the
+    OLED is written, what its RAM then shows (seconds left, code) is the
+    RTC's second at that instant."""
+    import os
+
+    from otpfob.emu import glyphs
+    from support.fw import VIRTUAL_TICKS
+
+    os.chdir(tmp_path_factory.mktemp("tick"))
+    rig, rtc = _irq_rig_on(phase_us)
+    app = rig.app
+    oled = rig.oled
+    wrong = []
+
+    def check_panel():
+        # A frame sent: the RAM as the panel has it (the driver's shadow)
+        # against the RTC's second at its last transfer.
+        t = writes[-1]
+        left = re.search(r"(\d+)$", glyphs.page_text(oled._shadow, 128, 7)).group(1)
+        code = glyphs.page_code(oled._shadow, 128, 3)
+        if left != str(30 - t % 30) or code != grouped(pyotp.TOTP(SECRET).at(t)):
+            wrong.append((t, left, code))
+
+    writes = []
+    real_writeto = rig.bus.writeto
+
+    def writeto(addr, buf, stop=True):
+        real_writeto(addr, buf, stop)
+        writes.append(rtc._t(rtc.us))
+
+    rig.bus.writeto = writeto
+    shown = []  # (virtual us when the new second was taken up, that second)
+    last = app.screen.time
+    reads = []
+    for _second in range(8):
+        before = rtc.seconds_reads
+        end = (VIRTUAL_TICKS.now // 1000 + 1) * 1000
+        while VIRTUAL_TICKS.now < end:
+            del writes[:]
+            app.step()
+            if writes and app.screen.ui.awake and not app.screen.ui.hold:
+                check_panel()
+            if app.screen.time != last:
+                last = app.screen.time
+                shown.append((rtc.us, last))
+            app.pause()
+        reads.append(rtc.seconds_reads - before)
+    assert sum(reads[:3]) <= 1000 // 10 + 30 + 20, reads  # the search: every 10 ms, then every 1 ms
+    assert max(reads[4:]) <= 16, reads  # then a short burst around each tick
+    late = [us - (phase_us + (t - rtc.t0) * 1_000_000) for us, t in shown[4:]]
+    assert late and all(0 <= d <= 2 * rtc.READ_US + 1000 for d in late), late
+    assert rig.code() == grouped(pyotp.TOTP(SECRET).at(app.screen.time))
+    assert not wrong, wrong[:5]
+
+
+def test_a_second_drawn_ahead_is_dropped_when_the_rtc_does_not_tick(tmp_path, monkeypatch):
+    """The oscillator stops just before a second's tick: the frame drawn
+    ahead for it never reaches the panel."""
+    from otpfob.emu import glyphs
+    from support.fw import VIRTUAL_TICKS
+
+    monkeypatch.chdir(tmp_path)
+    rig, rtc = _irq_rig_on(250_000)
+    app = rig.app
+    end = VIRTUAL_TICKS.now + 4000
+    while VIRTUAL_TICKS.now < end:
+        app.step()
+        app.pause()
+    assert app._sharp  # the tick is known: the next second is drawn ahead
+    rtc.stop_at = rtc._t(rtc.us)
+    end = VIRTUAL_TICKS.now + 3000
+    drawn_ahead = 0
+    while VIRTUAL_TICKS.now < end:
+        app.step()
+        drawn_ahead += app._ahead_sec is not None
+        # The panel never shows a second the RTC has not reached (it shows
+        # the last one, or a message once the clock is found stopped).
+        code = glyphs.page_code(rig.oled._shadow, 128, 3)
+        if code:
+            left = re.search(r"(\d+)$", glyphs.page_text(rig.oled._shadow, 128, 7)).group(1)
+            assert (left, code) == (str(30 - rtc.stop_at % 30), grouped(pyotp.TOTP(SECRET).at(rtc.stop_at)))
+        assert not app.screen.ui.hold  # nothing left held back after a turn
+        app.pause()
+    assert drawn_ahead

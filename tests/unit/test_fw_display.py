@@ -356,3 +356,20 @@ def test_font_holds_the_drawn_glyphs():
     assert [font.index(ord(c)) for c in font_art.extra_chars()] == list(range(96, font.N_GLYPHS))
     for name, art in (("large", font_art.ONE_LARGE), ("narrow", font_art.ONE_NARROW)):
         assert bytes(font.digit_glyph(name, 1)[2]) == font_art.rows_to_vlsb_tall(art)
+
+
+def test_settings_the_panel_already_has_send_nothing():
+    # Power-on applies the settings: the panel's own orientation and
+    # contrast must not send the whole frame again (23 ms at 400 kHz).
+    bus = RecordingI2C()
+    ui = fw_ui.UI(SSD1306_I2C(128, 64, bus))
+    bus.log.clear()
+    ui.configure(False, 255)
+    assert bus.log == []
+    ui.configure(True, 255)  # turned: segment remap and COM scan, then the frame again
+    data = [d for _, _, d in bus.log if d[0] == 0x40]
+    cmds = [d[1] for _, _, d in bus.log if d[0] == 0x80]
+    assert cmds == [0xA0, 0xC0] and len(data) == 1 and len(data[0]) == 1 + 1024
+    bus.log.clear()
+    ui.configure(True, 7)  # only the contrast
+    assert [d for _, _, d in bus.log] == [b"\x80\x81", b"\x80\x07"]

@@ -1,6 +1,8 @@
 """SSD1306 driver: the bytes it puts on the bus, checked against the datasheet."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from support.fw import RecordingI2C, install_framebuf
 
@@ -122,20 +124,78 @@ def test_show_sends_only_the_changed_spans(height):
     for x, y in spots:
         expect[(y // 8) * 128 + x] |= 1 << (y % 8)
     assert panel_ram(bus.log, ram, pages) == expect == oled.buffer
-    # Page 0 whole (both ends changed), one 16-column chunk on page 1, the
-    # last page from column 64: 128 + 16 + 64 bytes, not the whole frame.
-    assert sorted(len(f) for f in data_writes(bus.log)) == [16, 64, 128]
+    # Page 0's two ends, 4 columns each (spans are rounded up to 4 columns;
+    # the 120 unchanged columns between cost more on the wire than a second
+    # window), 4 columns from column 5 on page 1, and the last page's two
+    # pixels 63 columns apart the same way: not the whole frame.
+    assert sorted(len(f) for f in data_writes(bus.log)) == [4] * 5
     assert bus.log[-1][2][0] == 0x40  # each window is set before its data
     # Nothing changed: nothing sent.
     bus.log.clear()
     oled.show()
     assert bus.log == []
-    # One pixel: one window, one 16-byte chunk.
+    # One pixel: one window, 4 columns from it.
     oled.pixel(40, 20, 1)
     oled.show()
-    assert commands(bus.log) == [0x21, 32, 47, 0x22, 2, 2]
-    assert data_writes(bus.log) == [bytes(oled.buffer[256 + 32 : 256 + 48])]
+    assert commands(bus.log) == [0x21, 40, 43, 0x22, 2, 2]
+    assert data_writes(bus.log) == [bytes(oled.buffer[256 + 40 : 256 + 44])]
     assert panel_ram(bus.log, ram, pages) == oled.buffer
+    # At the right edge the 4 columns end at the last one.
+    bus.log.clear()
+    oled.pixel(127, 20, 1)
+    oled.show()
+    assert commands(bus.log) == [0x21, 124, 127, 0x22, 2, 2]
+    assert panel_ram(bus.log, ram, pages) == oled.buffer
+
+
+def test_a_codes_three_pages_share_one_window():
+    """Digits changed over the same columns of pages 3-5 (a new period's
+    code) go out in one window, not three: a transfer a page, the panel's
+    RAM pointer walking the window (datasheet 10.1.3)."""
+    bus = RecordingI2C()
+    oled = ssd1306.SSD1306_I2C(128, 64, bus)
+    ram = panel_ram(bus.log)
+    bus.log.clear()
+    oled.fill_rect(20, 24, 30, 24, 1)  # columns 20-49, rows 24-47: pages 3, 4, 5
+    oled.show()
+    assert commands(bus.log) == [0x21, 20, 51, 0x22, 3, 5]  # 30 columns rounded up to 32
+    assert [len(f) for f in data_writes(bus.log)] == [32, 32, 32]
+    assert panel_ram(bus.log, ram) == oled.buffer
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    height=st.sampled_from([64, 32]),
+    frames=st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 127), st.integers(0, 63), st.integers(1, 40), st.integers(1, 24)), max_size=6
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_the_panel_holds_the_frame_after_every_show(height, frames):
+    """Whatever changed, wherever (one page, neighbours merged or not), the
+    panel's RAM decoded from the bytes sent equals the frame buffer, and
+    exactly the changed pages are sent."""
+    bus = RecordingI2C()
+    oled = ssd1306.SSD1306_I2C(128, height, bus)
+    pages = height // 8
+    ram = panel_ram(bus.log, pages=pages)
+    for rects in frames:
+        before = bytes(oled.buffer)
+        bus.log.clear()
+        for x, y, w, h in rects:
+            oled.fill_rect(x, y % height, w, h, 1 if (x + y) % 3 else 0)
+        oled.show()
+        assert panel_ram(bus.log, ram, pages) == oled.buffer
+        changed = {p for p in range(pages) if before[p * 128 : p * 128 + 128] != oled.buffer[p * 128 : p * 128 + 128]}
+        cmds = commands(bus.log)
+        sent = set()
+        for i in range(0, len(cmds), 6):
+            assert cmds[i] == 0x21 and cmds[i + 3] == 0x22
+            sent.update(range(cmds[i + 4], cmds[i + 5] + 1))
+        assert sent == changed
 
 
 def test_buffer_allocated_once():

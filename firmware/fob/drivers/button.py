@@ -1,5 +1,8 @@
-# A debounced push button, polled from the main loop (no interrupts, so
-# nothing runs behind the display code's back).
+# A debounced push button, read from the main loop (the reading and the
+# debouncing never run behind the display code's back).  Where the port has
+# pin IRQs (rp2, esp32), wake_on_edges() has an edge call a tiny handler
+# that only wakes the loop, so the loop need not poll while nothing moves;
+# due_ms() says when the loop must read it again without a new edge.
 #
 # A press counts once the pin has held it for debounce_ms; its release at
 # the first reading that sees it (latency: one poll, not a debounce wait).
@@ -37,9 +40,33 @@ class Button:
     def is_pressed(self):
         return self._stable
 
+    def is_down(self):
+        """The last reading, not debounced (a press may be beginning)."""
+        return self._raw
+
     def _read(self):
         v = self.pin.value()
         return (not v) if self.active_low else bool(v)
+
+    def wake_on_edges(self, handler):
+        """Call ``handler(pin)`` on each edge (a soft pin IRQ); False where
+        the pin has no IRQ (the emulated token's simlink pin): poll then."""
+        pin = self.pin
+        if not hasattr(pin, "irq") or not hasattr(pin, "IRQ_FALLING"):
+            return False
+        pin.irq(handler=handler, trigger=pin.IRQ_FALLING | pin.IRQ_RISING)
+        return True
+
+    def due_ms(self, now):
+        """Milliseconds until poll() may report something with no new edge
+        (a debounce ends, a press becomes long); -1: only an edge can."""
+        if self._raw != self._stable:
+            d = self.debounce_ms - ticks_diff(now, self._raw_since)
+        elif self._stable and not self._long_sent:
+            d = self.long_ms - ticks_diff(now, self._pressed_at)
+        else:
+            return -1
+        return d if d > 0 else 0
 
     def poll(self, now=None):
         if now is None:

@@ -77,15 +77,53 @@ def init_commands(width, height, external_vcc=False):
     )
 
 
-_CHUNK = const(16)  # columns: changed spans are sent in whole chunks
+_GRAIN = const(4)  # changed spans are sent rounded up to this many columns
+_MERGE = const(3)  # at most this many pages share a window (a code's digits)
+_WINDOW_BYTES = const(8)  # a window's transfer on the wire: the address and 7 bytes
+_DATA_BYTES = const(2)  # a data transfer's address and control byte
+_SPLIT = const(8)  # spans at most this wide are never split
+_SPLIT_EXTRA = const(4)  # a second window's Python time, in bytes on the wire
+
+try:
+    from fob.bytecopy import copyn, longest_same, same_back, same_from
+except Exception:  # no viper (CPython): the same work in Python, the same bytes sent
+
+    def longest_same(a, b, base, spec):
+        n = spec >> 16
+        best = at = run = 0
+        for c in range((spec >> 8) & 0xFF, (spec & 0xFF) + 1):
+            if all(a[base + k * 128 + c] == b[base + k * 128 + c] for k in range(n)):
+                run += 1
+                if run > best:
+                    best = run
+                    at = c + 1 - run
+            else:
+                run = 0
+        return (at << 8) | best
+
+    def copyn(dst, d, src, sn):
+        s = sn >> 8
+        for j in range(sn & 0xFF):
+            dst[d + j] = src[s + j]
+
+    def same_from(a, b, i, end):
+        while i < end and a[i] == b[i]:
+            i += 1
+        return i
+
+    def same_back(a, b, i, start):
+        while i > start and a[i] == b[i]:
+            i -= 1
+        return i
 
 
 class SSD1306_I2C(framebuf.FrameBuffer):
     """show() sends only what changed since the last show(): a shadow of the
     panel's RAM is kept, and each page's changed columns go out as one
-    window (column/page address commands, then the data), rounded to
-    16-column chunks.  All views and transfer vectors are made once, so a
-    show() allocates nothing."""
+    window (column/page address commands, then the data), rounded up to
+    4 columns and copied behind the data control byte of one transfer
+    buffer; neighbouring pages share a window when that is shorter.  All
+    views are made once, so a show() allocates nothing."""
 
     def __init__(self, width, height, i2c, addr=0x3C, external_vcc=False):
         if height not in (32, 64) or width != 128:
@@ -97,8 +135,8 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self.addr = addr
         self.external_vcc = external_vcc
         # Allocated once: the frame buffer, its shadow (what the panel
-        # holds), one command transfer, the window transfer, views of the
-        # pages and chunks, and a vector per span length for writevto().
+        # holds), one command transfer, the window transfer, the data
+        # transfer and its views (below).
         self.buffer = bytearray(self.pages * width)
         self._shadow = bytearray(self.pages * width)
         self._valid = False  # the shadow is what the panel holds
@@ -108,13 +146,12 @@ class SSD1306_I2C(framebuf.FrameBuffer):
         self._win[1] = _SET_COL_ADDR
         self._win[4] = _SET_PAGE_ADDR
         self._data_vec = (bytes((_CTRL_DATA,)), memoryview(self.buffer))
-        mv = memoryview(self.buffer)
-        smv = memoryview(self._shadow)
-        self._page = [mv[p * width : (p + 1) * width] for p in range(self.pages)]
-        self._spage = [smv[p * width : (p + 1) * width] for p in range(self.pages)]
-        self._chunks = [mv[i : i + _CHUNK] for i in range(0, len(self.buffer), _CHUNK)]
-        ctrl = self._data_vec[0]
-        self._vecs = [[ctrl] * (n + 1) for n in range(width // _CHUNK + 1)]
+        # A span is copied behind the data control byte of one transfer
+        # buffer (fob.bytecopy); a view of it per span length, made once.
+        self._tx = bytearray(width + 1)
+        self._tx[0] = _CTRL_DATA
+        tmv = memoryview(self._tx)
+        self._txv = [tmv[: n + 1] for n in range(0, width + 1, _GRAIN)]
         super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self.init_display()
 
@@ -177,34 +214,69 @@ class SSD1306_I2C(framebuf.FrameBuffer):
     def show(self):
         """Send the pages' changed column spans (each with its own window,
         set every time: a glitch would otherwise leave the RAM pointer
-        elsewhere)."""
+        elsewhere).  Neighbouring pages changed over about the same columns
+        (a code's digits span three) share one window when that is fewer
+        bytes on the wire than a window each."""
         if not self._valid:
             self.show_all()
             return
         buf = self.buffer
         sh = self._shadow
         w = self.width
-        for p in range(self.pages):
-            if self._page[p] == self._spage[p]:
-                continue
+        pages = self.pages
+        p = 0
+        while p < pages:
             base = p * w
-            a = base
-            while buf[a] == sh[a]:
-                a += 1
-            b = base + w - 1
-            while buf[b] == sh[b]:
-                b -= 1
-            k0 = a // _CHUNK
-            k1 = b // _CHUNK
-            n = k1 - k0 + 1
-            vec = self._vecs[n]
-            for j in range(n):
-                vec[j + 1] = self._chunks[k0 + j]
-            a = k0 * _CHUNK
-            b = k1 * _CHUNK + _CHUNK
-            # A failed transfer leaves the shadow unknown: send all next time.
-            self._valid = False
-            self._window(a - base, b - base - 1, p, p)
-            self.i2c.writevto(self.addr, vec)
-            sh[base : base + w] = self._page[p]  # no slice object: allocates nothing
-            self._valid = True
+            a = same_from(buf, sh, base, base + w) - base
+            if a == w:  # the page as the panel has it
+                p += 1
+                continue
+            b = same_back(buf, sh, base + w - 1, base + a) - base
+            apart = _WINDOW_BYTES + _DATA_BYTES + b - a + 1  # on the wire, a window per page
+            q = p + 1
+            while q < pages and q - p < _MERGE:
+                base = q * w
+                qa = same_from(buf, sh, base, base + w) - base
+                if qa == w:
+                    break  # unchanged: it ends the run
+                qb = same_back(buf, sh, base + w - 1, base + qa) - base
+                na = a if a < qa else qa
+                nb = b if b > qb else qb
+                apart += _WINDOW_BYTES + _DATA_BYTES + qb - qa + 1
+                if _WINDOW_BYTES + (q - p + 1) * (_DATA_BYTES + nb - na + 1) > apart:
+                    break
+                a = na
+                b = nb
+                q += 1
+            if b - a > _SPLIT:
+                # Changed in two places apart (the bar's end and the
+                # seconds; a code's two groups of digits): two windows when
+                # the columns unchanged between them, in every page, cost
+                # more on the wire than a second window.
+                g = longest_same(buf, sh, p * w, ((q - p) << 16) | (a << 8) | b)
+                n = g & 0xFF
+                if n * (q - p) > _WINDOW_BYTES + (q - p) * _DATA_BYTES + _SPLIT_EXTRA:
+                    g >>= 8
+                    self._span(p, q, a, g - 1)
+                    a = g + n
+            self._span(p, q, a, b)
+            p = q
+
+    def _span(self, p0, p1, c0, c1):
+        # Columns c0..c1 of pages p0..p1-1, rounded up to whole grains: one
+        # window, then a transfer a page (the panel's RAM pointer walks the
+        # window across transfers, datasheet 10.1.3).
+        w = self.width
+        g = (c1 - c0 + _GRAIN) // _GRAIN
+        n = g * _GRAIN
+        if c0 + n > w:
+            c0 = w - n
+        self._valid = False
+        self._window(c0, c0 + n - 1, p0, p1 - 1)
+        tx = self._txv[g]
+        sh = self._shadow
+        for p in range(p0, p1):
+            copyn(self._tx, 1, self.buffer, ((p * w + c0) << 8) | n)
+            self.i2c.writeto(self.addr, tx)
+            copyn(sh, p * w, self.buffer, (p * w << 8) | w)
+        self._valid = True

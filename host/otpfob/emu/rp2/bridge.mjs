@@ -449,8 +449,10 @@ let untilNanos = 0;
 let cutAt = Infinity; // power cut at this instruction count
 let cutAfterInput = null; // instructions, or {flashOp: n, plus: k}: k after the n-th erase/program begins
 let cutAtFlashOp = null;
-// OTPFOB_RP2_PROFILE=file: PC samples (one per 997 instructions), written at power-off.
+// OTPFOB_RP2_PROFILE=file: PC samples (one per 997 instructions), written at power-off;
+// with OTPFOB_RP2_PROFILE_MS=n, keyed by (n ms of emulated time since power-on) * 2^32 + PC.
 const profile = process.env.OTPFOB_RP2_PROFILE ? new Map() : null;
+const profileMs = Number(process.env.OTPFOB_RP2_PROFILE_MS || 0);
 let running = false;
 
 function saveFlash(path) {
@@ -570,7 +572,10 @@ function runSlice() {
       waitNanos += step;
     } else {
       if (instr >= cutAt) return;
-      if (profile && instr % 997 === 0) profile.set(core.PC, (profile.get(core.PC) || 0) + 1);
+      if (profile && instr % 997 === 0) {
+        const key = profileMs ? Math.floor(world() / 1e6 / profileMs) * 4294967296 + (core.PC >>> 0) : core.PC;
+        profile.set(key, (profile.get(key) || 0) + 1);
+      }
       if (flashEntry.size && flashEntry.has(core.PC) && inputInstr >= 0) {
         flashOps.push(instr - inputInstr);
         if (cutAtFlashOp && flashOps.length - 1 === cutAtFlashOp.flashOp) {

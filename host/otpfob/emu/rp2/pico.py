@@ -14,9 +14,11 @@ same part models as the emulated token.
 
 A Node process (``bridge.mjs``) runs the chip; this process owns the I2C
 bus, the SSD1306, the DS3231, the button and the USB serial pty, and sets
-the pace.  Emulated time follows the wall clock (it never runs ahead of it,
-so the token keeps real time) unless ``paced=False`` or ``advance()`` moves
-it on.  The DS3231 counts emulated seconds.  Flash is a 2 MB image file in
+the pace.  Emulated time follows the wall clock: it never runs ahead of
+it, and when the emulator falls behind (a busy chip, a loaded host) the lag
+is dropped, not made up in a burst, so it never runs faster either (the
+token's clock then trails the host's), unless ``paced=False`` or
+``advance()`` moves it on.  The DS3231 counts emulated seconds.  Flash is a 2 MB image file in
 the ``flash`` folder, written at every power cut and stop.
 
 BOOTSEL: ``machine.bootloader()`` on the chip (our ROM's reset_usb_boot)
@@ -64,6 +66,7 @@ UF2_FAMILY_RP2040 = 0xE48BFF56
 XIP_BASE = 0x10000000
 # Emulated time one sync may run ahead: the latency of host input and pin changes.
 SLICE_NS = 2_000_000
+PACE_LAG_NS = 20_000_000  # paced: the most emulated time may trail the wall clock by
 DORMANT_SLICE_NS = 1_000_000_000  # unpaced and dormant: a sync per emulated second
 VBUS_PIN = 24  # the Pico senses VBUS on GP24 (through R10/R1)
 USB_VSYS_MV = 4700  # 5 V VBUS less the Pico's D1 (MBR120VLSFT1) drop
@@ -89,7 +92,7 @@ class EmulatedPico(TokenParts):
     ) -> None:
         """``flash``: folder holding flash.bin (created from ``image``, the
         flash of a deployed Pico, when missing).  ``paced``: emulated time
-        never runs ahead of the wall clock.  ``stepped``: emulated time moves
+        never runs ahead of the wall clock, nor faster than it.  ``stepped``: emulated time moves
         only when ``advance()`` (or ``exchange()``) moves it, whatever the
         wall clock does; host bytes reach the chip at the instant it
         stands at, so a run is the same on any host, however loaded
@@ -712,6 +715,14 @@ class EmulatedPico(TokenParts):
                 until = max(limit, now + 1) if self.dormant else min(until, max(limit, now + 1))
             elif self.paced and on:
                 limit = self._emu0 + skip + int((time.monotonic() - self._wall0) * 1e9)
+                if limit - now > PACE_LAG_NS:
+                    # Behind the wall clock (a busy chip, a loaded host): the
+                    # lag is dropped, not made up in a burst once the chip
+                    # idles, so emulated time never runs faster than the
+                    # wall's and a wait measured on the wall never sees a
+                    # timeout of the token's (a screen's blank) come early.
+                    self._wall0 += (limit - now - PACE_LAG_NS) / 1e9
+                    limit = now + PACE_LAG_NS
                 if limit <= now and not cmds:
                     # Ahead of the wall clock: wait for it, for host input or a command.
                     wait = min((now - limit) / 1e9 + 0.0005, 0.05)
