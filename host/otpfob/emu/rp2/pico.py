@@ -715,12 +715,13 @@ class EmulatedPico(TokenParts):
                 until = max(limit, now + 1) if self.dormant else min(until, max(limit, now + 1))
             elif self.paced and on:
                 limit = self._emu0 + skip + int((time.monotonic() - self._wall0) * 1e9)
-                if limit - now > PACE_LAG_NS:
-                    # Behind the wall clock (a busy chip, a loaded host): the
-                    # lag is dropped, not made up in a burst once the chip
-                    # idles, so emulated time never runs faster than the
-                    # wall's and a wait measured on the wall never sees a
-                    # timeout of the token's (a screen's blank) come early.
+                if limit - now > PACE_LAG_NS and now >= self._emu0 + skip:
+                    # Behind the wall clock (a busy chip, a loaded host), once
+                    # what advance() asked for is run: the lag is dropped, not
+                    # made up in a burst once the chip idles, so emulated time
+                    # never runs faster than the wall's and a wait measured on
+                    # the wall never sees a timeout of the token's (a screen's
+                    # blank) come early.
                     self._wall0 += (limit - now - PACE_LAG_NS) / 1e9
                     limit = now + PACE_LAG_NS
                 if limit <= now and not cmds:
